@@ -1,0 +1,121 @@
+/// Records model code as a graph. Model code calls ops on `SymbolicTensor`s; each call runs the
+/// op's shape rule at once and appends a node named after the current module scope, carrying the
+/// Swift source location of the call. A rejected op throws `TraceError`.
+///
+/// Not thread-safe: one tracer is driven by one model-building call.
+public final class Tracer {
+    public private(set) var graph: Graph
+    private var scopeStack: [String] = []
+    private var usedNames: Set<String> = []
+
+    public init(name: String) { graph = Graph(name: name) }
+
+    /// The dotted module path currently open (`backbone.blocks.3.attn`).
+    public var scope: String { scopeStack.joined(separator: ".") }
+
+    /// Runs `body` with `name` appended to the module path. Empty names are ignored.
+    public func scope<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+        guard !name.isEmpty else { return try body() }
+        scopeStack.append(name)
+        defer { scopeStack.removeLast() }
+        return try body()
+    }
+
+    /// A full checkpoint-style key for `name` under the current scope.
+    public func qualified(_ name: String) -> String { scope.isEmpty ? name : scope + "." + name }
+
+    private func uniqueName(_ base: String) -> String {
+        if usedNames.insert(base).inserted { return base }
+        var k = 1
+        while !usedNames.insert("\(base)_\(k)").inserted { k += 1 }
+        return "\(base)_\(k)"
+    }
+
+    /// Declares a graph input.
+    public func input(_ name: String, _ type: TensorType) -> SymbolicTensor {
+        let id = graph.addValue(name: uniqueName(name), type: type)
+        graph.inputs.append(id)
+        return SymbolicTensor(id: id, type: type, tracer: self)
+    }
+
+    /// Adds a named initializer; `name` is qualified by the current scope, so under scope
+    /// `backbone.patch_embed.proj` the call `parameter("weight", t)` names it
+    /// `backbone.patch_embed.proj.weight` (the checkpoint key).
+    public func parameter(_ name: String, _ tensor: Tensor) -> SymbolicTensor {
+        constant(tensor, name: qualified(name))
+    }
+
+    /// Adds an initializer with an exact name (made unique if taken).
+    public func constant(_ tensor: Tensor, name: String) -> SymbolicTensor {
+        let id = graph.addValue(name: uniqueName(name), type: tensor.type)
+        graph.initializers[id] = tensor
+        return SymbolicTensor(id: id, type: tensor.type, tracer: self)
+    }
+
+    /// A small anonymous constant under the current scope.
+    public func constant(_ tensor: Tensor, file: String = #fileID, line: Int = #line) -> SymbolicTensor {
+        constant(tensor, name: qualified("const"))
+    }
+
+    /// Marks `t` as a graph output named `name`.
+    public func output(_ name: String, _ t: SymbolicTensor) throws {
+        guard graph.outputs.firstIndex(of: t.id) == nil, graph.inputs.firstIndex(of: t.id) == nil,
+              graph.initializers[t.id] == nil else {
+            // Give the output its own value so it can carry its own name.
+            let copy = try apply(.identity, [t], name: name)[0]
+            graph.outputs.append(copy.id)
+            return
+        }
+        // A node output: rename the value to the public output name.
+        graph.values[t.id.index].name = uniqueName(name)
+        graph.outputs.append(t.id)
+    }
+
+    /// Applies `op` to `inputs`: runs the shape rule, appends the node, returns its outputs.
+    /// `name` overrides the node's base name (default: the op name under the current scope).
+    @discardableResult
+    public func apply(_ op: Op, _ inputs: [SymbolicTensor], name: String? = nil,
+                      file: String = #fileID, line: Int = #line) throws(TraceError) -> [SymbolicTensor] {
+        let location = SourceLocation(file: file, line: line)
+        let types = inputs.map(\.type)
+        for t in inputs where t.tracer !== self {
+            throw TraceError(op: op.name, scope: scope, location: location, inputTypes: types,
+                             message: "an input belongs to a different trace")
+        }
+        let outTypes: [TensorType]
+        do {
+            outTypes = try inferTypes(op, types)
+        } catch {
+            throw TraceError(op: op.name, scope: scope, location: location, inputTypes: types, message: error.expected)
+        }
+        let nodeName = uniqueName(name ?? qualified(op.name))
+        var outs: [SymbolicTensor] = []
+        for (k, t) in outTypes.enumerated() {
+            let valueName = outTypes.count == 1 ? nodeName : "\(nodeName):\(k)"
+            let id = graph.addValue(name: uniqueName(valueName), type: t)
+            outs.append(SymbolicTensor(id: id, type: t, tracer: self))
+        }
+        graph.nodes.append(Node(name: nodeName, op: op, inputs: inputs.map(\.id), outputs: outs.map(\.id),
+                                scope: scope, location: location))
+        return outs
+    }
+
+    /// Finishes tracing: verifies the graph and returns it.
+    public func finish() throws -> Graph {
+        try verify(graph)
+        return graph
+    }
+}
+
+/// A traced value: an input, a weight or an op result. Ops are methods (see `TensorOps.swift`).
+public struct SymbolicTensor {
+    public let id: ValueID
+    public let type: TensorType
+    public unowned let tracer: Tracer
+
+    public var dtype: DType { type.dtype }
+    public var shape: Shape { type.shape }
+    public var rank: Int { type.rank }
+    /// Concrete extents (every traced shape is static today).
+    public var dims: [Int] { type.shape.ints ?? [] }
+}
