@@ -35,7 +35,7 @@ let package = Package(
                 sources: ["ModelZoo.swift"],
                 resources: [.copy("configs")]),
         .target(name: "ConfigSchemas", path: "Schemas",
-                exclude: ["onnx.proto", "README.md"],
+                exclude: ["onnx.proto", "README.md", "graph-dump.schema.json"],
                 sources: ["ConfigSchemas.swift"],
                 resources: [.copy("model-config.schema.json")]),
         // Generated swift-protobuf types for Schemas/onnx.proto (Tools/gen-onnx-proto.sh).
@@ -53,8 +53,8 @@ let package = Package(
         ]),
         .testTarget(name: "VitIRTests", dependencies: ["VitIR"]),
         .testTarget(name: "VitInterpTests", dependencies: ["VitIR", "VitInterp"]),
-        .testTarget(name: "VitModelsTests", dependencies: ["VitIR", "VitModels", "VitInterp", "VitPasses"],
-                    resources: [.copy("Golden")]),
+        .testTarget(name: "VitModelsTests", dependencies: ["VitIR", "VitModels"], exclude: ["Golden"]),
+        .testTarget(name: "VitPassesTests", dependencies: ["VitIR", "VitPasses", "VitInterp", "VitModels"]),
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
         .testTarget(name: "CLITests", dependencies: ["vitexport"]),
     ]

@@ -26,16 +26,24 @@ public func inferTypes(_ op: Op, _ inputs: [TensorType]) throws(ShapeRuleError) 
         }
     }
     func out(_ dtype: DType, _ shape: [Int]) -> [TensorType] { [TensorType(dtype, Shape(shape))] }
+    /// ONNX MatMul and Gemm take float, int32 or int64 (uint8 needs MatMulInteger).
+    func matMulDType() throws(ShapeRuleError) {
+        guard inputs[0].dtype != .bool, inputs[0].dtype != .uint8 else {
+            throw ShapeRuleError("float, int32 or int64 inputs, got \(inputs[0].dtype.rawValue)")
+        }
+    }
 
     switch op {
     case .add, .sub, .mul, .div, .pow, .max, .min:
         try arity(2...2)
         if case .pow = op {} else { try sameDType([0, 1]) }
-        guard inputs[0].dtype != .bool else { throw ShapeRuleError("numeric inputs, got bool") }
+        guard inputs[0].dtype != .bool, inputs[1].dtype != .bool else { throw ShapeRuleError("numeric inputs, got bool") }
         return out(inputs[0].dtype, try broadcast(dims[0], dims[1]))
     case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual:
         try arity(2...2)
         try sameDType([0, 1])
+        // ONNX: only Equal is defined on bool; Less/Greater(OrEqual) take numeric types.
+        if op != .equal, inputs[0].dtype == .bool { throw ShapeRuleError("numeric inputs (only Equal compares bool), got bool") }
         return out(.bool, try broadcast(dims[0], dims[1]))
     case .and, .or:
         try arity(2...2)
@@ -54,6 +62,8 @@ public func inferTypes(_ op: Op, _ inputs: [TensorType]) throws(ShapeRuleError) 
     case .neg, .abs, .relu, .identity:
         try arity(1...1)
         if case .identity = op {} else if inputs[0].dtype == .bool { throw ShapeRuleError("a numeric input, got bool") }
+        // ONNX Neg and Relu are defined on signed types only (Abs also on unsigned).
+        if op == .neg || op == .relu, inputs[0].dtype == .uint8 { throw ShapeRuleError("a signed input, got uint8") }
         return [inputs[0]]
     case .clip(let lo, let hi):
         try arity(1...1)
@@ -72,10 +82,12 @@ public func inferTypes(_ op: Op, _ inputs: [TensorType]) throws(ShapeRuleError) 
     case .matMul:
         try arity(2...2)
         try sameDType([0, 1])
+        try matMulDType()
         return out(inputs[0].dtype, try matMulShape(dims[0], dims[1]))
     case .gemm(let g):
         try arity(2...3)
         try sameDType(Array(0..<inputs.count))
+        try matMulDType()
         guard dims[0].count == 2, dims[1].count == 2 else {
             throw ShapeRuleError("rank-2 A and B, got \(Shape(dims[0])) and \(Shape(dims[1]))")
         }
@@ -125,8 +137,8 @@ public func inferTypes(_ op: Op, _ inputs: [TensorType]) throws(ShapeRuleError) 
         guard c.outputPadding.count == s, zip(c.outputPadding, c.strides).allSatisfy({ $0 >= 0 && ($0 < $1 || $0 == 0) }) else {
             throw ShapeRuleError("output_padding of length \(s), each smaller than its stride, got \(c.outputPadding)")
         }
-        guard c.group >= 1, w[0] == x[1] else {
-            throw ShapeRuleError("W's first dimension (\(w[0])) to equal X's channels (\(x[1]))")
+        guard c.group >= 1, w[0] == x[1], x[1] % c.group == 0 else {
+            throw ShapeRuleError("W's first dimension (\(w[0])) to equal X's channels (\(x[1])), divisible by group (\(c.group))")
         }
         guard Array(w[2...]) == c.kernelShape else {
             throw ShapeRuleError("W's spatial shape \(Shape(Array(w[2...]))) to equal kernel_shape \(Shape(c.kernelShape))")

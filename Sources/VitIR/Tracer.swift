@@ -6,7 +6,10 @@
 public final class Tracer {
     public private(set) var graph: Graph
     private var scopeStack: [String] = []
-    private var usedNames: Set<String> = []
+    /// Value names and node names are separate namespaces (ONNX allows a node and its output
+    /// to share a name); each must be unique within itself.
+    private var valueNames: Set<String> = []
+    private var nodeNames: Set<String> = []
 
     public init(name: String) { graph = Graph(name: name) }
 
@@ -24,12 +27,14 @@ public final class Tracer {
     /// A full checkpoint-style key for `name` under the current scope.
     public func qualified(_ name: String) -> String { scope.isEmpty ? name : scope + "." + name }
 
-    private func uniqueName(_ base: String) -> String {
-        if usedNames.insert(base).inserted { return base }
+    private func uniqueName(_ base: String, in names: inout Set<String>) -> String {
+        if names.insert(base).inserted { return base }
         var k = 1
-        while !usedNames.insert("\(base)_\(k)").inserted { k += 1 }
+        while !names.insert("\(base)_\(k)").inserted { k += 1 }
         return "\(base)_\(k)"
     }
+
+    private func uniqueName(_ base: String) -> String { uniqueName(base, in: &valueNames) }
 
     /// Declares a graph input.
     public func input(_ name: String, _ type: TensorType) -> SymbolicTensor {
@@ -53,7 +58,7 @@ public final class Tracer {
     }
 
     /// A small anonymous constant under the current scope.
-    public func constant(_ tensor: Tensor, file: String = #fileID, line: Int = #line) -> SymbolicTensor {
+    public func constant(_ tensor: Tensor) -> SymbolicTensor {
         constant(tensor, name: qualified("const"))
     }
 
@@ -88,7 +93,7 @@ public final class Tracer {
         } catch {
             throw TraceError(op: op.name, scope: scope, location: location, inputTypes: types, message: error.expected)
         }
-        let nodeName = uniqueName(name ?? qualified(op.name))
+        let nodeName = uniqueName(name ?? qualified(op.name), in: &nodeNames)
         var outs: [SymbolicTensor] = []
         for (k, t) in outTypes.enumerated() {
             let valueName = outTypes.count == 1 ? nodeName : "\(nodeName):\(k)"

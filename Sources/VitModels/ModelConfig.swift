@@ -1,0 +1,134 @@
+import ConfigSchemas
+import Foundation
+import ModelZoo
+
+/// A model configuration file (`Models/configs/*.json`), validated against
+/// `Schemas/model-config.schema.json` before it is decoded.
+public struct ModelConfig: Sendable, Equatable {
+    public enum Architecture: String, Sendable, Decodable { case convAttention = "conv-attention" }
+
+    public var name: String
+    public var description: String?
+    public var architecture: Architecture
+    /// [height, width] of the input image.
+    public var imageSize: [Int]
+    /// Seed for random parameters when no checkpoint is given.
+    public var seed: UInt64
+    public var convAttention: ConvAttentionConfig?
+    /// FNV-1a fingerprint (hex) of the configuration file bytes, recorded in exports.
+    public var fingerprint: String = ""
+    /// Where the configuration came from (file path or `embedded:<name>`).
+    public var source: String = ""
+}
+
+/// The small convolution + attention model used to exercise the toolchain end to end.
+public struct ConvAttentionConfig: Sendable, Equatable, Decodable {
+    public var inChannels: Int
+    public var stemChannels: Int
+    public var patchSize: Int
+    public var embedDim: Int
+    public var depth: Int
+    public var numHeads: Int
+    public var mlpRatio: Double
+    public var layerNormEps: Float
+    public var neckGroups: Int
+    public var numClasses: Int
+}
+
+extension ModelConfig: Decodable {
+    enum CodingKeys: String, CodingKey {
+        case name, description, architecture, imageSize, seed, convAttention
+    }
+}
+
+/// A configuration file that cannot be used, with every problem found.
+public struct ConfigError: Error, CustomStringConvertible {
+    public var source: String
+    public var problems: [String]
+    public var description: String {
+        problems.count == 1 ? "\(source): \(problems[0])"
+            : "\(source): \(problems.count) problems:\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
+    }
+}
+
+extension ModelConfig {
+    /// Loads an embedded configuration by name, or a file when `nameOrPath` names one
+    /// (contains a `/` or ends in `.json`).
+    public static func load(_ nameOrPath: String) throws -> ModelConfig {
+        if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: nameOrPath) else {
+                throw ConfigError(source: nameOrPath, problems: ["cannot read the file"])
+            }
+            return try parse(data, source: nameOrPath)
+        }
+        guard let url = ModelZoo.url(named: nameOrPath), let data = try? Data(contentsOf: url) else {
+            let known = ModelZoo.names.joined(separator: ", ")
+            throw ConfigError(source: nameOrPath, problems: ["no embedded model by that name (embedded: \(known)); pass a path to a .json file for others"])
+        }
+        return try parse(data, source: "embedded:\(nameOrPath)")
+    }
+
+    /// Validates `data` against the model-config schema, decodes it and checks the
+    /// relations the schema cannot express (divisibility of sizes).
+    public static func parse(_ data: Data, source: String) throws -> ModelConfig {
+        let json: JSONValue
+        do { json = try JSONValue.parse(data) } catch {
+            throw ConfigError(source: source, problems: ["not valid JSON: \(jsonErrorText(error))"])
+        }
+        let problems = try schemaValidator().validate(json)
+        if !problems.isEmpty { throw ConfigError(source: source, problems: problems) }
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        var config: ModelConfig
+        do { config = try decoder.decode(ModelConfig.self, from: data) } catch {
+            throw ConfigError(source: source, problems: ["cannot decode: \(error)"])
+        }
+        config.source = source
+        config.fingerprint = String(fnv1aBytes(data), radix: 16)
+        let relations = config.relationProblems()
+        if !relations.isEmpty { throw ConfigError(source: source, problems: relations) }
+        return config
+    }
+
+    static func schemaValidator() throws -> JSONSchemaValidator {
+        guard let url = ConfigSchemas.modelConfig, let data = try? Data(contentsOf: url) else {
+            throw ConfigError(source: "model-config.schema.json", problems: ["the embedded schema is missing from this build"])
+        }
+        return JSONSchemaValidator(schema: try JSONValue.parse(data))
+    }
+
+    /// Constraints between keys, each naming the key, the value and what would fix it.
+    func relationProblems() -> [String] {
+        var problems: [String] = []
+        switch architecture {
+        case .convAttention:
+            guard let c = convAttention else { return ["conv_attention: required for architecture \"conv-attention\""] }
+            for (axis, extent) in zip(["height", "width"], imageSize) where extent % c.patchSize != 0 {
+                problems.append("image_size: \(axis) \(extent) is not divisible by conv_attention.patch_size \(c.patchSize)")
+            }
+            if c.embedDim % c.numHeads != 0 {
+                problems.append("conv_attention.num_heads: \(c.numHeads) does not divide embed_dim \(c.embedDim)")
+            }
+            if c.embedDim % 2 != 0 || (c.embedDim / 2) % c.neckGroups != 0 {
+                problems.append("conv_attention.neck_groups: \(c.neckGroups) does not divide the neck's \(c.embedDim / 2) channels (embed_dim / 2)")
+            }
+            if imageSize.contains(where: { ($0 / c.patchSize) % 2 != 0 }) {
+                problems.append("image_size: \(imageSize) / patch_size \(c.patchSize) must be even for the neck's 2× pooling")
+            }
+        }
+        return problems
+    }
+}
+
+private func fnv1aBytes(_ data: Data) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+}
+
+private func jsonErrorText(_ error: Error) -> String {
+    if case DecodingError.dataCorrupted(let ctx) = error {
+        return (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? ctx.debugDescription
+    }
+    return "\(error)"
+}

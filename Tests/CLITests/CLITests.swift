@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// Runs the built `vitexport` binary (it sits next to the test bundle) and captures its output.
+struct Run {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func vitexport(_ arguments: [String], cwd: URL? = nil) throws -> Run {
+    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var dir = bin
+    // swift test runs `<build>/debug/<pkg>PackageTests.xctest`; the tool is in `<build>/debug`.
+    while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("vitexport").path), dir.path != "/" {
+        dir.deleteLastPathComponent()
+    }
+    let process = Process()
+    process.executableURL = dir.appendingPathComponent("vitexport")
+    process.arguments = arguments
+    if let cwd { process.currentDirectoryURL = cwd }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    let e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+func temporaryDirectory() throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vitexport-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+@Test func helpListsOnlyWorkingCommands() throws {
+    let r = try vitexport(["--help"])
+    #expect(r.status == 0)
+    for command in ["models", "dump", "onnx"] { #expect(r.stdout.contains("  \(command) ")) }
+    #expect(r.stdout.contains("OVERVIEW: Trace a vision model defined in Swift"))
+}
+
+@Test func dumpHelpDescribesFormatsAndStages() throws {
+    let r = try vitexport(["dump", "--help"])
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("--format <format>"))
+    #expect(r.stdout.contains("text, dot, json"))
+    #expect(r.stdout.contains("--stage <stage>"))
+    #expect(r.stdout.contains("traced (as the model code emitted it) or folded"))
+}
+
+@Test func modelsListsTheDefault() throws {
+    let r = try vitexport(["models"])
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("tiny-convattn (default): conv-attention, 32x32"))
+}
+
+@Test func dumpPrintsNodesWithScopesAndLines() throws {
+    let r = try vitexport(["dump"])
+    #expect(r.status == 0)
+    #expect(r.stdout.hasPrefix("graph tiny-convattn\ninputs:\n  %image: f32[1, 3, 32, 32]\n"))
+    #expect(r.stdout.contains("# blocks.0.attn @ VitModels/Layers.swift:"))
+    #expect(r.stdout.contains("summary:\n  nodes: "))
+}
+
+@Test func dumpFoldedIsSmallerThanTraced() throws {
+    func nodeCount(_ text: String) -> Int? {
+        guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("  nodes: ") }) else { return nil }
+        return Int(line.dropFirst(9).prefix { $0.isNumber })
+    }
+    let traced = try vitexport(["dump", "--stage", "traced"])
+    let folded = try vitexport(["dump", "--stage", "folded"])
+    #expect(traced.status == 0 && folded.status == 0)
+    let t = try #require(nodeCount(traced.stdout)), f = try #require(nodeCount(folded.stdout))
+    #expect(f < t)
+}
+
+@Test func dumpWritesDotAndJSONFiles() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let dot = dir.appendingPathComponent("g.dot").path, json = dir.appendingPathComponent("g.json").path
+    #expect(try vitexport(["dump", "--format", "dot", "-o", dot]).status == 0)
+    #expect(try vitexport(["dump", "--format", "json", "--output", json]).status == 0)
+    #expect(try String(contentsOfFile: dot, encoding: .utf8).hasPrefix("digraph \"tiny-convattn\""))
+    let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
+    #expect(object?["format"] as? String == "vitexport-graph")
+}
+
+@Test func badConfigIsAClearError() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("bad.json").path
+    try #"{"name": "bad", "architecture": "conv-attention", "image_size": [32, 32], "seed": 0, "conv_attention": {"in_channels": 3}}"#
+        .write(toFile: path, atomically: true, encoding: .utf8)
+    let r = try vitexport(["dump", "--model", path])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("\(path):"))
+    #expect(r.stderr.contains("conv_attention.embed_dim: required key is missing"))
+    #expect(r.stdout.isEmpty)
+}
+
+@Test func unknownModelAndBadFormatAreRejected() throws {
+    let r = try vitexport(["dump", "--model", "nope"])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("no embedded model by that name"))
+    let f = try vitexport(["dump", "--format", "svg"])
+    #expect(f.status != 0)
+    #expect(f.stderr.contains("svg"))
+}
