@@ -53,9 +53,9 @@ public struct JSONSchemaValidator: Sendable {
         }
         if let c = s["const"], c != value { problems.append("\(at): expected \(c.summary), got \(value.summary)") }
         if case .number(let n) = value {
-            if case .number(let lo)? = s["minimum"], n < lo { problems.append("\(at): \(value.summary) is below the minimum \(JSONValue.number(lo).summary)") }
-            if case .number(let hi)? = s["maximum"], n > hi { problems.append("\(at): \(value.summary) is above the maximum \(JSONValue.number(hi).summary)") }
-            if case .number(let lo)? = s["exclusiveMinimum"], n <= lo { problems.append("\(at): \(value.summary) must be greater than \(JSONValue.number(lo).summary)") }
+            if case .number(let lo)? = s["minimum"], n < lo { problems.append("\(at): \(value.summary) is below the minimum \(plain(lo))") }
+            if case .number(let hi)? = s["maximum"], n > hi { problems.append("\(at): \(value.summary) is above the maximum \(plain(hi))") }
+            if case .number(let lo)? = s["exclusiveMinimum"], n <= lo { problems.append("\(at): \(value.summary) must be greater than \(plain(lo))") }
         }
         if case .object(let object) = value {
             var properties: [String: JSONValue] = [:]
@@ -97,3 +97,6 @@ public struct JSONSchemaValidator: Sendable {
         }
     }
 }
+
+/// A schema bound as written in JSON (`1`, `0.5`).
+private func plain(_ d: Double) -> String { d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) : String(d) }

@@ -1,13 +1,22 @@
 import ArgumentParser
 import Foundation
 import VitIR
+import VitONNX
 import VitPasses
 
 enum DumpFormat: String, ExpressibleByArgument, CaseIterable {
     case text, dot, json
 }
 
-extension Stage: ExpressibleByArgument {}
+/// Which form of the graph to print.
+enum DumpStage: String, ExpressibleByArgument, CaseIterable {
+    /// As the model code traced it.
+    case traced
+    /// After the pass pipeline.
+    case folded
+    /// What the ONNX file holds: the folded graph lowered for `--opset` and read back.
+    case exported
+}
 
 struct DumpCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +34,11 @@ struct DumpCommand: ParsableCommand {
     @Option(help: "Output format: \(DumpFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
     var format: DumpFormat = .text
 
-    @Option(help: "Graph stage: traced (as the model code emitted it) or folded (after the pass pipeline).")
-    var stage: Stage = .traced
+    @Option(help: "Graph stage: traced (as the model code emitted it), folded (after the pass pipeline) or exported (lowered for --opset and read back from the ONNX form).")
+    var stage: DumpStage = .traced
+
+    @Option(help: "ONNX opset for --stage exported.")
+    var opset: Int = 17
 
     @Flag(help: "List every initializer (text format).")
     var initializers = false
@@ -36,7 +48,11 @@ struct DumpCommand: ParsableCommand {
 
     func run() throws {
         var (_, graph) = try model.trace()
-        if stage == .folded { _ = try optimize(&graph) }
+        if stage != .traced { _ = try optimize(&graph) }
+        if stage == .exported {
+            let model = try makeModel(graph, options: ExportOptions(opset: opset, runChecker: false))
+            graph = try importModel(model, baseDirectory: nil)
+        }
         let text: String
         switch format {
         case .text: text = textDump(graph, listInitializers: initializers)

@@ -46,9 +46,10 @@ func temporaryDirectory() throws -> URL {
     let r = try vitexport(["dump", "--help"])
     #expect(r.status == 0)
     #expect(r.stdout.contains("--format <format>"))
-    #expect(r.stdout.contains("text, dot, json"))
+    #expect(r.stdout.contains("(values: text, dot,"))
     #expect(r.stdout.contains("--stage <stage>"))
-    #expect(r.stdout.contains("traced (as the model code emitted it) or folded"))
+    #expect(r.stdout.contains("Graph stage: traced (as the model code emitted it),"))
+    #expect(r.stdout.contains("(values: traced,"))
 }
 
 @Test func modelsListsTheDefault() throws {
