@@ -10,7 +10,7 @@ struct VitExport: ParsableCommand {
             of a configuration JSON file. Without a checkpoint, parameters are seeded random values.
             """,
         version: vitexportVersion,
-        subcommands: [ModelsCommand.self, DumpCommand.self, ONNXCommand.self]
+        subcommands: [ModelsCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self]
     )
 }
 

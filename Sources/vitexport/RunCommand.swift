@@ -1,0 +1,104 @@
+import ArgumentParser
+import Foundation
+import VitIR
+import VitInterp
+import VitModels
+import VitONNX
+import VitPasses
+
+/// Where the graph to run comes from, and its inputs: shared by `run` and `verify`.
+struct GraphInputOptions: ParsableArguments {
+    @Option(name: .customLong("input"), help: ArgumentHelp("Feed an input from a .npy file (repeatable).", valueName: "name=file.npy"))
+    var inputs: [String] = []
+
+    @Option(help: "Seed of the standard-normal values fed to inputs not given with --input.")
+    var seed: UInt64 = 0
+
+    /// Feeds for `graph`: files named by --input, seeded normal values for the rest.
+    func feeds(for graph: Graph) throws -> [String: Tensor] {
+        var feeds: [String: Tensor] = [:]
+        for spec in inputs {
+            guard let eq = spec.firstIndex(of: "=") else { throw ValidationError("--input \(spec): expected name=file.npy") }
+            let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--input \(name): cannot read \(path)") }
+            do { feeds[name] = try Tensor(npy: Array(data)) } catch { throw CLIError("--input \(name): \(path): \(error)") }
+        }
+        var rng = SplitMix64(seed: seed)
+        for id in graph.inputs where feeds[graph.name(of: id)] == nil {
+            let type = graph.type(of: id)
+            guard let dims = type.shape.ints, type.dtype == .float32 else {
+                throw CLIError("input \(graph.name(of: id)) (\(type)) needs --input: only static float32 inputs are generated")
+            }
+            feeds[graph.name(of: id)] = Tensor.float32(dims) { p in for i in p.indices { p[i] = rng.nextNormal() } }
+        }
+        return feeds
+    }
+}
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a model in the reference interpreter and summarise (or save) its outputs.",
+        discussion: """
+            Runs the traced and folded model, or an ONNX file given with --onnx. Inputs come from \
+            .npy files or are seeded standard-normal values. --save writes every input and output \
+            as <dir>/<name>.npy (names with '/' or ':' have them replaced by '_'), for outside tools.
+            """)
+
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var io: GraphInputOptions
+
+    @Option(help: "Run this ONNX file instead of tracing --model.")
+    var onnx: String?
+
+    @Option(help: "Directory to write inputs and outputs to as .npy files.")
+    var save: String?
+
+    @Flag(help: "Fail at the first node whose output holds NaN or ±Inf.")
+    var checkFinite = false
+
+    @Flag(help: "Print the time spent per op.")
+    var profile = false
+
+    func run() throws {
+        let graph = try loadGraph(model: model, onnx: onnx)
+        let feeds = try io.feeds(for: graph)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = try Interpreter(graph).run(feeds: feeds, options: .init(checkFinite: checkFinite, profile: profile))
+        let seconds = (clock.now - start) / .seconds(1)
+        for name in result.outputNames {
+            let t = result.outputs[name]!
+            let f = t.floats
+            let lo = f.min() ?? 0, hi = f.max() ?? 0, mean = f.isEmpty ? 0 : f.reduce(0, +) / Float(f.count)
+            print("\(name): \(t.dtype.shortName)\(t.shape) min \(lo) max \(hi) mean \(mean)")
+        }
+        print("time \(String(format: "%.3f", seconds)) s, peak intermediate memory \(result.peakBytes) bytes")
+        if profile {
+            for (op, s) in result.profile.sorted(by: { $0.value > $1.value }) {
+                let padded = op.padding(toLength: 22, withPad: " ", startingAt: 0)
+                print("  \(padded) " + String(format: "%8.3f s  %5.1f%%", s, 100 * s / max(seconds, 1e-9)))
+            }
+        }
+        if let save {
+            try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true)
+            for (name, t) in feeds.sorted(by: { $0.key < $1.key }) { try writeNPY(t, to: "\(save)/input.\(fileSafe(name)).npy") }
+            for name in result.outputNames { try writeNPY(result.outputs[name]!, to: "\(save)/output.\(fileSafe(name)).npy") }
+            print("saved inputs and outputs to \(save)")
+        }
+    }
+}
+
+/// Traces and folds `--model`, or imports the ONNX file when one is given.
+func loadGraph(model: ModelOptions, onnx: String?) throws -> Graph {
+    if let onnx {
+        do { return try importModel(path: onnx) } catch { throw CLIError("\(onnx): \(error)") }
+    }
+    var (_, graph) = try model.trace()
+    _ = try optimize(&graph)
+    return graph
+}
+
+func fileSafe(_ name: String) -> String { String(name.map { $0 == "/" || $0 == ":" ? "_" : $0 }) }
+
+func writeNPY(_ t: Tensor, to path: String) throws { try writeAtomically(Data(t.npyBytes()), to: path) }
