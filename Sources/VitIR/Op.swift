@@ -55,6 +55,12 @@ public enum Op: Hashable, Sendable {
     /// ONNX Range with static start/limit/delta.
     case range(start: Double, limit: Double, delta: Double, dtype: DType)
 
+    /// Moore–Penrose pseudo-inverse of a rank-2 float matrix (singular values below
+    /// max(m, n)·ε·σ_max are treated as zero, as `torch.linalg.pinv`). Not an ONNX operator:
+    /// it exists so weight resampling (FlexiViT's pinv of a resize matrix) is part of the
+    /// traced graph, and must fold to a constant before export.
+    case pseudoInverse
+
     /// The ONNX operator name.
     public var name: String {
         switch self {
@@ -119,6 +125,7 @@ public enum Op: Hashable, Sendable {
         case .resize: "Resize"
         case .gridSample: "GridSample"
         case .range: "Range"
+        case .pseudoInverse: "PseudoInverse"
         }
     }
 

@@ -361,6 +361,11 @@ public func inferTypes(_ op: Op, _ inputs: [TensorType]) throws(ShapeRuleError) 
             throw ShapeRuleError("X [N, C, H, W] and grid [N, Ho, Wo, 2] with equal N, got \(Shape(x)) and \(Shape(g))")
         }
         return out(inputs[0].dtype, [x[0], x[1], g[1], g[2]])
+    case .pseudoInverse:
+        try arity(1...1)
+        try float(0)
+        guard dims[0].count == 2 else { throw ShapeRuleError("a rank-2 matrix, got \(Shape(dims[0]))") }
+        return out(inputs[0].dtype, [dims[0][1], dims[0][0]])
     case .range(let start, let limit, let delta, let dtype):
         try arity(0...0)
         guard delta != 0 else { throw ShapeRuleError("a non-zero delta") }

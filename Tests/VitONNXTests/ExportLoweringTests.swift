@@ -174,3 +174,18 @@ struct ExportLoweringTests {
         #expect(scales.dataType == Int32(Onnx_TensorProto.DataType.float.rawValue))
     }
 }
+
+@Test func pseudoInverseMustFoldBeforeExport() throws {
+    let t = Tracer(name: "g")
+    let x = t.input("x", TensorType(.float32, [2, 3]))
+    let p = try t.apply(.pseudoInverse, [x], name: "pinv")[0]
+    try t.output("y", p)
+    let g = try t.finish()
+    do {
+        _ = try makeModel(g, options: ExportOptions(runChecker: false))
+        Issue.record("expected an export error")
+    } catch {
+        #expect("\(error)".contains("PseudoInverse (no ONNX operator; it must fold to a constant"))
+        #expect("\(error)".contains("node pinv"))
+    }
+}

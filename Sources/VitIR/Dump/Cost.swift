@@ -30,6 +30,10 @@ public func estimatedFLOPs(_ node: Node, in graph: Graph) -> Int {
         return elements(node.inputs[0])
     case .resize, .gridSample:
         return 8 * out
+    case .pseudoInverse:
+        // An SVD of an m×n matrix costs O(m·n·min(m, n)); count it as 4·m·n·min(m, n).
+        let a = dims(node.inputs[0])
+        return 4 * a[0] * a[1] * Swift.min(a[0], a[1])
     case .cast, .identity, .gather, .gatherElements, .reshape, .transpose, .concat, .split, .slice,
          .squeeze, .unsqueeze, .expand, .tile, .pad, .range:
         return 0
