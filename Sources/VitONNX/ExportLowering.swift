@@ -190,6 +190,9 @@ struct ExportLowering {
             emit("GridSample", ins, outs, [exportAttribute("align_corners", g.alignCorners ? 1 : 0), exportAttribute("mode", mode),
                                            exportAttribute("padding_mode", g.paddingMode.rawValue)], node: node)
 
+        case .pseudoInverse:
+            throw .unsupported("PseudoInverse (no ONNX operator; it must fold to a constant, so its input must be constant)", node)
+
         case .range(let start, let limit, let delta, let dtype):
             // Range-11: T is float, double, int16, int32 or int64.
             guard dtype == .float32 || dtype == .int32 || dtype == .int64 else {
