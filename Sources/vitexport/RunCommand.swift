@@ -57,27 +57,49 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Fail at the first node whose output holds NaN or ±Inf.")
     var checkFinite = false
 
-    @Flag(help: "Print the time spent per op.")
+    @Flag(help: "Print the time spent per op (summed over the timed runs).")
     var profile = false
+
+    @Option(name: .customLong("repeat"), help: "Timed runs; the median latency is reported.")
+    var repeats: Int = 1
+
+    @Option(help: "Untimed runs before the timed ones.")
+    var warmup: Int = 0
+
+    func validate() throws {
+        guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeat must be ≥ 1 and --warmup ≥ 0") }
+    }
 
     func run() throws {
         let graph = try loadGraph(model: model, onnx: onnx)
         let feeds = try io.feeds(for: graph)
+        let interpreter = Interpreter(graph)
+        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile)
+        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: Interpreter.Options(checkFinite: checkFinite)) }
         let clock = ContinuousClock()
-        let start = clock.now
-        let result = try Interpreter(graph).run(feeds: feeds, options: .init(checkFinite: checkFinite, profile: profile))
-        let seconds = (clock.now - start) / .seconds(1)
+        var times: [Double] = []
+        var result: Interpreter.Result!
+        var opSeconds: [String: Double] = [:]
+        for _ in 0..<repeats {
+            let start = clock.now
+            result = try interpreter.run(feeds: feeds, options: options)
+            times.append((clock.now - start) / .seconds(1))
+            for (op, s) in result.profile { opSeconds[op, default: 0] += s }
+        }
+        let seconds = times.sorted()[times.count / 2]
         for name in result.outputNames {
             let t = result.outputs[name]!
             let f = t.floats
             let lo = f.min() ?? 0, hi = f.max() ?? 0, mean = f.isEmpty ? 0 : f.reduce(0, +) / Float(f.count)
             print("\(name): \(t.dtype.shortName)\(t.shape) min \(lo) max \(hi) mean \(mean)")
         }
-        print("time \(String(format: "%.3f", seconds)) s, peak intermediate memory \(result.peakBytes) bytes")
+        let runs = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
+        print("time \(String(format: "%.3f", seconds)) s (median of \(repeats): \(runs)), peak intermediate memory \(result.peakBytes) bytes")
         if profile {
-            for (op, s) in result.profile.sorted(by: { $0.value > $1.value }) {
+            let total = times.reduce(0, +)
+            for (op, s) in opSeconds.sorted(by: { $0.value > $1.value }) {
                 let padded = op.padding(toLength: 22, withPad: " ", startingAt: 0)
-                print("  \(padded) " + String(format: "%8.3f s  %5.1f%%", s, 100 * s / max(seconds, 1e-9)))
+                print("  \(padded) " + String(format: "%8.3f s  %5.1f%%", s / Double(repeats), 100 * s / max(total, 1e-9)))
             }
         }
         if let save {

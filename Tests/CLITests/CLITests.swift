@@ -38,7 +38,7 @@ func temporaryDirectory() throws -> URL {
 @Test func helpListsOnlyWorkingCommands() throws {
     let r = try vitexport(["--help"])
     #expect(r.status == 0)
-    for command in ["models", "dump", "onnx"] { #expect(r.stdout.contains("  \(command) ")) }
+    for command in ["models", "dump", "onnx", "run", "verify"] { #expect(r.stdout.contains("  \(command) ")) }
     #expect(r.stdout.contains("OVERVIEW: Trace a vision model defined in Swift"))
 }
 
@@ -109,4 +109,53 @@ func temporaryDirectory() throws -> URL {
     let f = try vitexport(["dump", "--format", "svg"])
     #expect(f.status != 0)
     #expect(f.stderr.contains("svg"))
+}
+
+@Test func onnxExportIsDeterministicAndVerifies() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let a = dir.appendingPathComponent("a.onnx").path, b = dir.appendingPathComponent("b.onnx").path
+    let first = try vitexport(["onnx", "-o", a])
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(first.stdout.contains("opset 17, IR 8; nodes: traced "))
+    #expect(first.stdout.contains("libonnx checker: passed"))
+    #expect(try vitexport(["onnx", "-o", b]).status == 0)
+    #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
+    let v = try vitexport(["verify", "--onnx", a])
+    #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
+    #expect(v.stdout.contains("verified: 2 outputs match"))
+}
+
+@Test func opsetOutsideTheRangeIsRejectedBeforeWork() throws {
+    let r = try vitexport(["onnx", "--opset", "12", "-o", "/nonexistent/x.onnx"])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("--opset 12 is not supported; choose 16…21"))
+}
+
+@Test func runSavesInputsAndOutputsAsNPY() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let r = try vitexport(["run", "--save", dir.path, "--repeat", "2"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("logits: f32[1, 10]"))
+    #expect(r.stdout.contains("(median of 2:"))
+    let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+    #expect(files == ["input.image.npy", "output.features.npy", "output.logits.npy"])
+    // Feeding the saved input back reproduces the saved output exactly.
+    let again = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: again) }
+    let r2 = try vitexport(["run", "--input", "image=\(dir.path)/input.image.npy", "--seed", "99", "--save", again.path])
+    #expect(r2.status == 0, "\(r2.stderr)")
+    #expect(FileManager.default.contents(atPath: "\(dir.path)/output.logits.npy")
+            == FileManager.default.contents(atPath: "\(again.path)/output.logits.npy"))
+}
+
+@Test func runRejectsAMalformedInputFile() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("bad.npy").path
+    try Data("not numpy".utf8).write(to: URL(fileURLWithPath: path))
+    let r = try vitexport(["run", "--input", "image=\(path)"])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("--input image: \(path): npy: not an .npy file"))
 }
