@@ -53,7 +53,7 @@ let package = Package(
         ]),
         .testTarget(name: "VitIRTests", dependencies: ["VitIR"]),
         .testTarget(name: "VitInterpTests", dependencies: ["VitIR", "VitInterp"]),
-        .testTarget(name: "VitModelsTests", dependencies: ["VitIR", "VitModels"], exclude: ["Golden"]),
+        .testTarget(name: "VitModelsTests", dependencies: ["VitIR", "VitModels", "VitInterp", "VitPasses", "VitONNX"], exclude: ["Golden"]),
         .testTarget(name: "VitPassesTests", dependencies: ["VitIR", "VitPasses", "VitInterp", "VitModels"]),
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
         .testTarget(name: "CLITests", dependencies: ["vitexport"]),

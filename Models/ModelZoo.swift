@@ -3,7 +3,7 @@ import Foundation
 /// The model configurations committed under `Models/configs`, embedded in the binary.
 public enum ModelZoo {
     /// Name of the configuration used when none is given.
-    public static let defaultModel = "tiny-convattn"
+    public static let defaultModel = "dino-dinov2-b"
 
     /// Names of the embedded configurations (file names without `.json`), sorted.
     public static var names: [String] {

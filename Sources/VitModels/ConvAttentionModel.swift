@@ -51,7 +51,18 @@ public func traceModel(_ config: ModelConfig, parameters: ParameterSource? = nil
             throw ConfigError(source: config.source, problems: ["conv_attention: required for architecture \"conv-attention\""])
         }
         try traceConvAttention(m, config, c)
+    case .dinov2:
+        guard let c = config.dinov2 else {
+            throw ConfigError(source: config.source, problems: ["dinov2: required for architecture \"dinov2\""])
+        }
+        try traceDINOv2(m, config, c)
+    case .detector:
+        guard let d = config.detector else {
+            throw ConfigError(source: config.source, problems: ["detector: required for architecture \"dino-detector\""])
+        }
+        try traceDetector(m, config, d)
     }
+    if let strict = parameters as? StrictParameterSource { try strict.verifyBinding() }
     var graph = try tracer.finish()
     graph.metadata["vitexport.model"] = config.name
     graph.metadata["vitexport.model_config_fnv1a"] = config.fingerprint

@@ -5,7 +5,11 @@ import ModelZoo
 /// A model configuration file (`Models/configs/*.json`), validated against
 /// `Schemas/model-config.schema.json` before it is decoded.
 public struct ModelConfig: Sendable, Equatable {
-    public enum Architecture: String, Sendable, Decodable { case convAttention = "conv-attention" }
+    public enum Architecture: String, Sendable, Decodable {
+        case convAttention = "conv-attention"
+        case dinov2 = "dinov2"
+        case detector = "dino-detector"
+    }
 
     public var name: String
     public var description: String?
@@ -15,6 +19,8 @@ public struct ModelConfig: Sendable, Equatable {
     /// Seed for random parameters when no checkpoint is given.
     public var seed: UInt64
     public var convAttention: ConvAttentionConfig?
+    public var dinov2: DINOv2Config?
+    public var detector: DetectorConfig?
     /// FNV-1a fingerprint (hex) of the configuration file bytes, recorded in exports.
     public var fingerprint: String = ""
     /// Where the configuration came from (file path or `embedded:<name>`).
@@ -37,7 +43,7 @@ public struct ConvAttentionConfig: Sendable, Equatable, Decodable {
 
 extension ModelConfig: Decodable {
     enum CodingKeys: String, CodingKey {
-        case name, description, architecture, imageSize, seed, convAttention
+        case name, description, architecture, imageSize, seed, convAttention, dinov2, detector
     }
 }
 
@@ -115,6 +121,12 @@ extension ModelConfig {
             if imageSize.contains(where: { ($0 / c.patchSize) % 2 != 0 }) {
                 problems.append("image_size: \(imageSize) / patch_size \(c.patchSize) must be even for the neck's 2× pooling")
             }
+        case .dinov2:
+            guard let c = dinov2 else { return ["dinov2: required for architecture \"dinov2\""] }
+            problems += c.problems(imageSize: imageSize)
+        case .detector:
+            guard let d = detector else { return ["detector: required for architecture \"dino-detector\""] }
+            problems += d.problems(imageSize: imageSize)
         }
         return problems
     }

@@ -9,17 +9,50 @@ struct ModelOptions: ParsableArguments {
                                                      valueName: "name-or-path"))
     var model: String = ModelZoo.defaultModel
 
+    @Option(help: ArgumentHelp("Safetensors checkpoint to bind strictly (every parameter present with its shape, no key left over); without it parameters are seeded random values.",
+                               valueName: "file.safetensors"))
+    var weights: String?
+
+    @Option(help: ArgumentHelp("Prefix of the model's keys in --weights (e.g. backbone.net.timm_model.model.); keys outside it are ignored.",
+                               valueName: "prefix"))
+    var weightsPrefix: String?
+
+    func validate() throws {
+        if weightsPrefix != nil && weights == nil { throw ValidationError("--weights-prefix needs --weights") }
+    }
+
     func loadConfig() throws -> ModelConfig {
         do { return try ModelConfig.load(model) } catch let error as ConfigError {
             throw ValidationError(error.description)
         }
     }
 
-    /// Traces the configured model with seeded parameters.
-    func trace() throws -> (ModelConfig, Graph) {
+    /// Traces the configured model with the parameters of --weights, or seeded ones. With
+    /// `detectorDebugOutputs`, a detector also outputs its intermediate stages.
+    func trace(detectorDebugOutputs: Bool = false) throws -> (ModelConfig, Graph) {
         let config = try loadConfig()
-        do { return (config, try traceModel(config)) } catch let error as TraceError {
+        var parameters: ParameterSource?
+        if let weights {
+            do {
+                if config.architecture == .detector && weightsPrefix == nil {
+                    // detrex stores the shared heads twice; either copy binds.
+                    parameters = try detectorCheckpointParameters(file: SafetensorsFile(path: weights))
+                } else {
+                    parameters = try CheckpointParameters(file: SafetensorsFile(path: weights), prefix: weightsPrefix ?? "")
+                }
+            } catch let error as SafetensorsError {
+                throw CLIError(error.description)
+            }
+        }
+        do {
+            if detectorDebugOutputs && config.architecture == .detector {
+                return (config, try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true)))
+            }
+            return (config, try traceModel(config, parameters: parameters))
+        } catch let error as TraceError {
             throw CLIError("tracing \(config.name) failed: \(error)")
+        } catch let error as CheckpointBindingError {
+            throw CLIError(error.description)
         }
     }
 }

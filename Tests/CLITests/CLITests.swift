@@ -55,11 +55,12 @@ func temporaryDirectory() throws -> URL {
 @Test func modelsListsTheDefault() throws {
     let r = try vitexport(["models"])
     #expect(r.status == 0)
-    #expect(r.stdout.contains("tiny-convattn (default): conv-attention, 32x32"))
+    #expect(r.stdout.contains("dino-dinov2-b (default): dino-detector, 512x512"))
+    #expect(r.stdout.contains("tiny-convattn: conv-attention, 32x32"))
 }
 
 @Test func dumpPrintsNodesWithScopesAndLines() throws {
-    let r = try vitexport(["dump"])
+    let r = try vitexport(["dump", "-m", "tiny-convattn"])
     #expect(r.status == 0)
     #expect(r.stdout.hasPrefix("graph tiny-convattn\ninputs:\n  %image: f32[1, 3, 32, 32]\n"))
     #expect(r.stdout.contains("# blocks.0.attn @ VitModels/Layers.swift:"))
@@ -71,8 +72,8 @@ func temporaryDirectory() throws -> URL {
         guard let line = text.split(separator: "\n").first(where: { $0.hasPrefix("  nodes: ") }) else { return nil }
         return Int(line.dropFirst(9).prefix { $0.isNumber })
     }
-    let traced = try vitexport(["dump", "--stage", "traced"])
-    let folded = try vitexport(["dump", "--stage", "folded"])
+    let traced = try vitexport(["dump", "-m", "tiny-convattn", "--stage", "traced"])
+    let folded = try vitexport(["dump", "-m", "tiny-convattn", "--stage", "folded"])
     #expect(traced.status == 0 && folded.status == 0)
     let t = try #require(nodeCount(traced.stdout)), f = try #require(nodeCount(folded.stdout))
     #expect(f < t)
@@ -82,8 +83,8 @@ func temporaryDirectory() throws -> URL {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let dot = dir.appendingPathComponent("g.dot").path, json = dir.appendingPathComponent("g.json").path
-    #expect(try vitexport(["dump", "--format", "dot", "-o", dot]).status == 0)
-    #expect(try vitexport(["dump", "--format", "json", "--output", json]).status == 0)
+    #expect(try vitexport(["dump", "-m", "tiny-convattn", "--format", "dot", "-o", dot]).status == 0)
+    #expect(try vitexport(["dump", "-m", "tiny-convattn", "--format", "json", "--output", json]).status == 0)
     #expect(try String(contentsOfFile: dot, encoding: .utf8).hasPrefix("digraph \"tiny-convattn\""))
     let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: json))) as? [String: Any]
     #expect(object?["format"] as? String == "vitexport-graph")
@@ -106,7 +107,7 @@ func temporaryDirectory() throws -> URL {
     let r = try vitexport(["dump", "--model", "nope"])
     #expect(r.status != 0)
     #expect(r.stderr.contains("no embedded model by that name"))
-    let f = try vitexport(["dump", "--format", "svg"])
+    let f = try vitexport(["dump", "-m", "tiny-convattn", "--format", "svg"])
     #expect(f.status != 0)
     #expect(f.stderr.contains("svg"))
 }
@@ -115,19 +116,19 @@ func temporaryDirectory() throws -> URL {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
     let a = dir.appendingPathComponent("a.onnx").path, b = dir.appendingPathComponent("b.onnx").path
-    let first = try vitexport(["onnx", "-o", a])
+    let first = try vitexport(["onnx", "-m", "tiny-convattn", "-o", a])
     #expect(first.status == 0, "\(first.stderr)")
     #expect(first.stdout.contains("opset 17, IR 8; nodes: traced "))
     #expect(first.stdout.contains("libonnx checker: passed"))
-    #expect(try vitexport(["onnx", "-o", b]).status == 0)
+    #expect(try vitexport(["onnx", "-m", "tiny-convattn", "-o", b]).status == 0)
     #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
-    let v = try vitexport(["verify", "--onnx", a])
+    let v = try vitexport(["verify", "-m", "tiny-convattn", "--onnx", a])
     #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
     #expect(v.stdout.contains("verified: 2 outputs match"))
 }
 
 @Test func opsetOutsideTheRangeIsRejectedBeforeWork() throws {
-    let r = try vitexport(["onnx", "--opset", "12", "-o", "/nonexistent/x.onnx"])
+    let r = try vitexport(["onnx", "-m", "tiny-convattn", "--opset", "12", "-o", "/nonexistent/x.onnx"])
     #expect(r.status != 0)
     #expect(r.stderr.contains("--opset 12 is not supported; choose 16…21"))
 }
@@ -135,7 +136,7 @@ func temporaryDirectory() throws -> URL {
 @Test func runSavesInputsAndOutputsAsNPY() throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let r = try vitexport(["run", "--save", dir.path, "--repeat", "2"])
+    let r = try vitexport(["run", "-m", "tiny-convattn", "--save", dir.path, "--repeat", "2"])
     #expect(r.status == 0, "\(r.stderr)")
     #expect(r.stdout.contains("logits: f32[1, 10]"))
     #expect(r.stdout.contains("(median of 2:"))
@@ -144,7 +145,7 @@ func temporaryDirectory() throws -> URL {
     // Feeding the saved input back reproduces the saved output exactly.
     let again = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: again) }
-    let r2 = try vitexport(["run", "--input", "image=\(dir.path)/input.image.npy", "--seed", "99", "--save", again.path])
+    let r2 = try vitexport(["run", "-m", "tiny-convattn", "--input", "image=\(dir.path)/input.image.npy", "--seed", "99", "--save", again.path])
     #expect(r2.status == 0, "\(r2.stderr)")
     #expect(FileManager.default.contents(atPath: "\(dir.path)/output.logits.npy")
             == FileManager.default.contents(atPath: "\(again.path)/output.logits.npy"))
@@ -155,7 +156,7 @@ func temporaryDirectory() throws -> URL {
     defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent("bad.npy").path
     try Data("not numpy".utf8).write(to: URL(fileURLWithPath: path))
-    let r = try vitexport(["run", "--input", "image=\(path)"])
+    let r = try vitexport(["run", "-m", "tiny-convattn", "--input", "image=\(path)"])
     #expect(r.status != 0)
     #expect(r.stderr.contains("--input image: \(path): npy: not an .npy file"))
 }

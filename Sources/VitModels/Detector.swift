@@ -1,0 +1,219 @@
+import VitIR
+
+/// How `traceDetector` builds its graph.
+public struct DetectorTraceOptions: Sendable {
+    /// Adds intermediate values as extra graph outputs (`DetectorDebugOutput`), for
+    /// stage-by-stage comparison with a reference.
+    public var debugOutputs: Bool
+    /// Starts at the backbone's feature map (graph input `features` [1, D, H/p, W/p]) instead
+    /// of the image: the backbone is not traced.
+    public var featuresInput: Bool
+
+    public init(debugOutputs: Bool = false, featuresInput: Bool = false) {
+        self.debugOutputs = debugOutputs
+        self.featuresInput = featuresInput
+    }
+}
+
+/// Names of the extra outputs a debug trace adds.
+public enum DetectorDebugOutput {
+    /// Backbone features [1, D, H/p, W/p] (image input only).
+    public static let backbone = "debug.backbone"
+    /// Pyramid level `name` (p3, p4, …) [1, C, h, w].
+    public static func pyramid(_ name: String) -> String { "debug.pyramid.\(name)" }
+    /// Neck output `i` [1, C, h, w].
+    public static func neck(_ i: Int) -> String { "debug.neck.\(i)" }
+    /// Encoder output [1, S, C].
+    public static let memory = "debug.memory"
+    /// Each encoder token's maximum class logit [1, S], which the query selection ranks.
+    public static let proposalScores = "debug.proposal_scores"
+    /// Top-k encoder tokens chosen as queries [1, Q] (int64).
+    public static let topkIndices = "debug.topk_indices"
+    /// Initial reference boxes [1, Q, 4] (cx, cy, w, h).
+    public static let initialReference = "debug.reference.init"
+    /// Decoder layer `i`'s normed state [1, Q, C].
+    public static func state(_ i: Int) -> String { "debug.decoder.\(i).state" }
+    /// Decoder layer `i`'s refined reference [1, Q, 4].
+    public static func reference(_ i: Int) -> String { "debug.decoder.\(i).reference" }
+    /// Final class logits [1, Q, classes] and boxes [1, Q, 4] before post-processing.
+    public static let logits = "debug.pred_logits"
+    public static let boxes = "debug.pred_boxes"
+    /// Flat top-k index (query · classes + label) of each detection [1, K] (int64).
+    public static let detectionIndex = "debug.detection_index"
+}
+
+/// Key prefix of the ViT inside a detrex DINO checkpoint: `DINO.backbone` is the
+/// SimpleFeaturePyramid, `.net` the `TimmBackbone`, `.timm_model` timm's `FeatureGetterNet`,
+/// `.model` the VisionTransformer.
+public let detectorBackbonePrefix = "backbone.net.timm_model.model"
+
+/// Traces detrex's DINO detector with a ViTDet pyramid on a DINOv2 backbone, at inference.
+///
+/// Input `image` [1, 3, H, W]: RGB on the 0…255 scale. Outputs, after post-processing
+/// (detrex `DINO.inference` + detectron2 `detector_postprocess`):
+/// - `boxes` [1, K, 4]: (x1, y1, x2, y2) in input pixels, clipped to the image;
+/// - `scores` [1, K]: sigmoid class probabilities, descending;
+/// - `labels` [1, K] (int64): class indices.
+/// K = `num_detections`; the top-K is over all (query, class) pairs.
+///
+/// Stages: normalization by `pixel_mean`/`pixel_std`; optional dynamic padding; the backbone
+/// (scope `backbone.net.timm_model.model`); the pyramid (`backbone.simfp_*`); the neck
+/// (`neck.convs.*`); the transformer (`transformer.*`); the heads (`class_embed.*`,
+/// `bbox_embed.*`). Everything that depends only on shapes (positions, reference points,
+/// proposals and their validity) is a constant.
+public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: DetectorConfig,
+                          options: DetectorTraceOptions = DetectorTraceOptions()) throws {
+    let problems = d.problems(imageSize: config.imageSize)
+    let (planned, _) = d.pyramidPlan()
+    guard problems.isEmpty, let plan = planned else {
+        throw ConfigError(source: config.source, problems: problems)
+    }
+    try checkPixelStatistics(m, d, source: config.source)
+    let t = d.transformer
+    let (height, width) = (config.imageSize[0], config.imageSize[1])
+    let debug = options.debugOutputs
+
+    let features: SymbolicTensor
+    if options.featuresInput {
+        let (gh, gw) = d.patchGrid(imageSize: config.imageSize)
+        features = m.tracer.input("features", TensorType(.float32, [1, d.backbone.embedDim, gh, gw]))
+    } else {
+        let image = m.tracer.input("image", TensorType(.float32, [1, d.backbone.inChannels, height, width]))
+        let channels = d.backbone.inChannels
+        let mean = m.tracer.constant(Tensor(d.pixelMean, shape: [1, channels, 1, 1]), name: "pixel_mean")
+        let std = m.tracer.constant(Tensor(d.pixelStd, shape: [1, channels, 1, 1]), name: "pixel_std")
+        var normalized = try image.sub(mean).div(std)
+        let padded = d.paddedImageSize(config.imageSize)
+        if padded != config.imageSize {
+            normalized = try m.scope("backbone.net.pad") {
+                try m.tracer.apply(.pad(PadAttributes(pads: [0, 0, 0, 0, 0, 0, padded[0] - height, padded[1] - width])),
+                                   [normalized])[0]
+            }
+        }
+        features = try m.scope(detectorBackbonePrefix) { try dinov2Backbone(m, d.backbone, image: normalized) }
+        if debug { try m.tracer.output(DetectorDebugOutput.backbone, features) }
+    }
+
+    let levels = try m.scope("backbone") { try simpleFeaturePyramid(m, features, plan: plan, config: d.pyramid) }
+    let mapped = try m.scope("neck") { try channelMapper(m, levels, out: t.embedDim, config: d.neck) }
+    if debug {
+        for (name, level) in zip(plan.outputNames, levels) { try m.tracer.output(DetectorDebugOutput.pyramid(name), level) }
+        for (i, level) in mapped.enumerated() { try m.tracer.output(DetectorDebugOutput.neck(i), level) }
+    }
+
+    let heads = try DINOHeads(m, embedDim: t.embedDim, numClasses: d.numClasses, decoderLayers: t.decoderLayers)
+    m.permitUnusedParameters(["pixel_mean", "pixel_std", "label_enc.weight"],
+                             prefixes: (0..<max(t.decoderLayers - 1, 0)).map { "class_embed.\($0)." })
+    let stages = try dinoTransformer(m, mapped, config: t, heads: heads, refineLast: debug)
+
+    // detrex DINO.forward recomputes the last layer's boxes from its normed state, refining
+    // the reference the previous layer produced.
+    let last = t.decoderLayers - 1
+    let previous = last == 0 ? stages.initialReference : stages.references[last - 1]
+    let state = stages.states[last]
+    let logits = try heads.finalClass(state)
+    let boxes = try heads.bboxEmbed[last](state).add(inverseSigmoid(previous)).sigmoid()
+    if debug {
+        try m.tracer.output(DetectorDebugOutput.memory, stages.memory)
+        try m.tracer.output(DetectorDebugOutput.proposalScores, stages.proposalScores)
+        try m.tracer.output(DetectorDebugOutput.topkIndices, stages.topkIndices)
+        try m.tracer.output(DetectorDebugOutput.initialReference, stages.initialReference)
+        for i in 0..<t.decoderLayers {
+            try m.tracer.output(DetectorDebugOutput.state(i), stages.states[i])
+            try m.tracer.output(DetectorDebugOutput.reference(i), stages.references[i])
+        }
+        try m.tracer.output(DetectorDebugOutput.logits, logits)
+        try m.tracer.output(DetectorDebugOutput.boxes, boxes)
+    }
+
+    let detections = try m.scope("postprocess") {
+        try postprocess(logits: logits, boxes: boxes, count: d.numDetections, imageSize: (height, width))
+    }
+    try m.tracer.output("boxes", detections.boxes)
+    try m.tracer.output("scores", detections.scores)
+    try m.tracer.output("labels", detections.labels)
+    if debug { try m.tracer.output(DetectorDebugOutput.detectionIndex, detections.index) }
+}
+
+/// detrex `DINO.inference` and detectron2 `detector_postprocess` for one image: sigmoid
+/// scores; top-`count` over queries × classes (query = index ÷ classes, label = index mod
+/// classes); (cx, cy, w, h) → (x1, y1, x2, y2); scaled by the (unpadded) image width and
+/// height; clipped to [0, W] × [0, H].
+func postprocess(logits: SymbolicTensor, boxes: SymbolicTensor, count: Int,
+                 imageSize: (height: Int, width: Int)) throws -> (boxes: SymbolicTensor, scores: SymbolicTensor, labels: SymbolicTensor, index: SymbolicTensor) {
+    let (b, queries, classes) = (logits.dims[0], logits.dims[1], logits.dims[2])
+    let tracer = logits.tracer
+    let (scores, index) = try logits.sigmoid().reshape([b, queries * classes]).topK(count, axis: 1)
+    let query = try index.div(index.scalar(Float(classes)))
+    let labels = try index.sub(query.mul(index.scalar(Float(classes))))
+    let gathered = try tracer.apply(.gatherElements(axis: 1), [boxes, query.unsqueeze([2]).expand([b, count, 4])])[0]
+    let parts = try gathered.split(axis: 2, sizes: [1, 1, 1, 1])
+    let (cx, cy, w, h) = (parts[0], parts[1], parts[2], parts[3])
+    let corners = try concat([cx.sub(w.mul(0.5)), cy.sub(h.mul(0.5)), cx.add(w.mul(0.5)), cy.add(h.mul(0.5))], axis: 2)
+    let (fh, fw) = (Float(imageSize.height), Float(imageSize.width))
+    let size = tracer.constant(Tensor([fw, fh, fw, fh], shape: [4]), name: tracer.qualified("image_size"))
+    let clipped = try corners.mul(size).maximum(corners.scalar(0)).minimum(size)
+    return (clipped, scores, labels, index)
+}
+
+/// A detrex checkpoint carries the normalization it was trained with as `pixel_mean` and
+/// `pixel_std` [3, 1, 1]; they must equal the configuration's.
+private func checkPixelStatistics(_ m: ModelContext, _ d: DetectorConfig, source: String) throws {
+    guard let checkpoint = m.parameters as? CheckpointParameters else { return }
+    var problems: [String] = []
+    for (key, expected) in [("pixel_mean", d.pixelMean), ("pixel_std", d.pixelStd)] {
+        guard let stored = checkpoint.tensors[key] else { continue }
+        let values = stored.floats
+        if values.count != expected.count || zip(values, expected).contains(where: { abs($0 - $1) > 1e-3 * max(1, abs($1)) }) {
+            problems.append("detector.\(key): \(expected) differs from the checkpoint's \(key) \(values); set it to the checkpoint's values")
+        }
+    }
+    if !problems.isEmpty { throw ConfigError(source: source, problems: problems) }
+}
+
+/// Brings a detrex DINO state dict to the keys `traceDetector` requests: the heads detrex
+/// also stores as `transformer.decoder.class_embed.*`/`bbox_embed.*` (the same modules) are
+/// read from whichever copy exists; when both do, they must be equal.
+public func normalizedDetectorCheckpoint(_ tensors: [String: Tensor], source: String) throws -> [String: Tensor] {
+    var out = tensors
+    var conflicts: [String] = []
+    for (key, t) in tensors where key.hasPrefix("transformer.decoder.class_embed.") || key.hasPrefix("transformer.decoder.bbox_embed.") {
+        let canonical = String(key.dropFirst("transformer.decoder.".count))
+        out[key] = nil
+        if let twin = tensors[canonical] {
+            if twin.shape != t.shape || twin.floats != t.floats { conflicts.append("\(key) differs from \(canonical)") }
+        } else {
+            out[canonical] = t
+        }
+    }
+    if !conflicts.isEmpty {
+        throw CheckpointBindingError(source: source, missing: [], unexpected: conflicts.sorted(), misshaped: [])
+    }
+    return out
+}
+
+/// Strict parameters for `traceDetector` from a detrex DINO checkpoint (safetensors).
+public func detectorCheckpointParameters(file: SafetensorsFile) throws -> CheckpointParameters {
+    var tensors: [String: Tensor] = [:]
+    for name in file.names { tensors[name] = try file.tensor(named: name) }
+    return CheckpointParameters(tensors: try normalizedDetectorCheckpoint(tensors, source: file.path), source: file.path)
+}
+
+/// Traces a `dino-detector` configuration as `traceModel` does, with `options` (debug
+/// outputs, features input). A strict parameter source is verified after tracing.
+public func traceDetectorModel(_ config: ModelConfig, parameters: ParameterSource? = nil,
+                               options: DetectorTraceOptions) throws -> Graph {
+    guard let d = config.detector else {
+        throw ConfigError(source: config.source, problems: ["detector: required for architecture \"dino-detector\""])
+    }
+    let tracer = Tracer(name: config.name)
+    let m = ModelContext(tracer: tracer, parameters: parameters ?? SeededParameters(seed: config.seed))
+    try traceDetector(m, config, d, options: options)
+    if let strict = parameters as? StrictParameterSource { try strict.verifyBinding() }
+    var graph = try tracer.finish()
+    graph.metadata["vitexport.model"] = config.name
+    graph.metadata["vitexport.model_config_fnv1a"] = config.fingerprint
+    graph.metadata["vitexport.image_size"] = config.imageSize.map(String.init).joined(separator: "x")
+    graph.metadata["vitexport.weights"] = parameters == nil ? "seeded-random:\(config.seed)" : "checkpoint"
+    return graph
+}
