@@ -26,12 +26,24 @@ VITEXPORT_CONFORMANCE_DIR="$work/conformance-cases" swift test
 bin="$(swift build --show-bin-path)/vitexport"
 
 echo "== exports at opsets 16-21: onnx full_check + onnxruntime parity"
-python3 Tools/onnx_parity.py --vitexport "$bin" --opsets 16,17,18,20,21 --workdir "$work/parity"
-python3 Tools/onnx_parity.py --vitexport "$bin" --opsets 17 --external-data --workdir "$work/parity-external"
+python3 Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 16,17,18,20,21 --workdir "$work/parity-tiny"
+# The detector with the fixture's trained-like weights: seeded weights leave proposal scores
+# near-tied (gaps ~1e-6), where runtimes legitimately order the top-k differently.
+python3 Tools/onnx_parity.py --vitexport "$bin" --model dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors \
+  --opsets 16,17,18,20,21 --workdir "$work/parity-dino-tiny"
+python3 Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 17 --external-data --workdir "$work/parity-external"
+
+echo "== DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
+python3 Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
+
+echo "== detector (dino-tiny): onnxruntime on the export vs the PyTorch reference fixture"
+"$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors -o "$work/dino-tiny.onnx" >/dev/null
+python3 Tools/check_onnx.py "$work/dino-tiny.onnx"
+python3 Tools/detector_parity.py --onnx "$work/dino-tiny.onnx" --reference Tests/Fixtures/detector/dino-tiny.reference.safetensors
 
 echo "== deterministic export"
-"$bin" onnx -o "$work/a.onnx" >/dev/null
-"$bin" onnx -o "$work/b.onnx" >/dev/null
+"$bin" onnx -m dino-tiny -o "$work/a.onnx" >/dev/null
+"$bin" onnx -m dino-tiny -o "$work/b.onnx" >/dev/null
 cmp "$work/a.onnx" "$work/b.onnx"
 echo "two exports are byte-identical"
 

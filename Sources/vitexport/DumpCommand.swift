@@ -67,17 +67,18 @@ struct DumpCommand: ParsableCommand {
     }
 }
 
-/// Writes `data` to a temporary file beside `path`, then renames it into place, so a failure
-/// never leaves a partial file.
+/// Writes `data` to a temporary file beside `path`, then renames it into place (rename(2)
+/// replaces atomically), so a failure never leaves a partial or missing file.
 func writeAtomically(_ data: Data, to path: String) throws {
     let url = URL(fileURLWithPath: path)
     let temp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
     do {
         try data.write(to: temp)
-        if FileManager.default.fileExists(atPath: url.path) { _ = try FileManager.default.replaceItemAt(url, withItemAt: temp) }
-        else { try FileManager.default.moveItem(at: temp, to: url) }
+        guard rename(temp.path, url.path) == 0 else {
+            throw CLIError(String(cString: strerror(errno)))
+        }
     } catch {
         try? FileManager.default.removeItem(at: temp)
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+        throw CLIError("cannot write \(path): \(error)")
     }
 }
