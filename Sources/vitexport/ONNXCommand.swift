@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VitIR
+import VitModels
 import VitONNX
 import VitPasses
 
@@ -48,7 +49,9 @@ struct ONNXCommand: ParsableCommand {
         let folded = graph.nodes.count
         let path = output ?? "\(config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
-                                    producerVersion: vitexportVersion, runChecker: !noCheck)
+                                    producerVersion: vitexportVersion,
+                                    extraMetadata: try exportMetadata(config, weights: model.weights),
+                                    runChecker: !noCheck)
         let report: ExportReport
         do { report = try writeModel(graph, to: path, options: options) } catch let error as ExportError {
             throw CLIError("export failed: \(error)")
@@ -59,4 +62,25 @@ struct ONNXCommand: ParsableCommand {
         print("  libonnx checker: \(report.checker)")
         print("  time: \(String(format: "%.2f", seconds)) s")
     }
+}
+
+/// Provenance recorded in the file's `metadata_props` beside the graph's own (model name,
+/// config fingerprint, image size, weights kind): the tool version, the weights file and its
+/// FNV-1a hash, and how the backbone's patch embedding was resampled.
+func exportMetadata(_ config: ModelConfig, weights: String?) throws -> [String: String] {
+    var meta = ["vitexport.version": vitexportVersion]
+    if let weights {
+        let storage: TensorStorage
+        do { storage = try TensorStorage.map(path: weights) } catch { throw CLIError("--weights: \(error)") }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in UnsafeRawBufferPointer(start: storage.base, count: storage.byteCount) { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        meta["vitexport.weights_file"] = URL(fileURLWithPath: weights).lastPathComponent
+        meta["vitexport.weights_fnv1a"] = String(h, radix: 16)
+    }
+    if let backbone = config.dinov2 ?? config.detector?.backbone {
+        meta["vitexport.patch_resampling"] = "\(backbone.patchResample.rawValue) \(backbone.patchSize)->\(backbone.exportPatchSize)"
+    } else {
+        meta["vitexport.patch_resampling"] = "not applicable"
+    }
+    return meta
 }
