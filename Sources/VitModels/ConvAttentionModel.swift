@@ -39,34 +39,3 @@ public func traceConvAttention(_ m: ModelContext, _ config: ModelConfig, _ c: Co
     try m.tracer.output("logits", logits)
     try m.tracer.output("features", features)
 }
-
-/// Traces the model a configuration describes, with parameters from `parameters` (seeded
-/// random ones from the config's seed when nil). Metadata records the config's identity.
-public func traceModel(_ config: ModelConfig, parameters: ParameterSource? = nil) throws -> Graph {
-    let tracer = Tracer(name: config.name)
-    let m = ModelContext(tracer: tracer, parameters: parameters ?? SeededParameters(seed: config.seed))
-    switch config.architecture {
-    case .convAttention:
-        guard let c = config.convAttention else {
-            throw ConfigError(source: config.source, problems: ["conv_attention: required for architecture \"conv-attention\""])
-        }
-        try traceConvAttention(m, config, c)
-    case .dinov2:
-        guard let c = config.dinov2 else {
-            throw ConfigError(source: config.source, problems: ["dinov2: required for architecture \"dinov2\""])
-        }
-        try traceDINOv2(m, config, c)
-    case .detector:
-        guard let d = config.detector else {
-            throw ConfigError(source: config.source, problems: ["detector: required for architecture \"dino-detector\""])
-        }
-        try traceDetector(m, config, d)
-    }
-    if let strict = parameters as? StrictParameterSource { try strict.verifyBinding() }
-    var graph = try tracer.finish()
-    graph.metadata["vitexport.model"] = config.name
-    graph.metadata["vitexport.model_config_fnv1a"] = config.fingerprint
-    graph.metadata["vitexport.image_size"] = config.imageSize.map(String.init).joined(separator: "x")
-    graph.metadata["vitexport.weights"] = parameters == nil ? "seeded-random:\(config.seed)" : "checkpoint"
-    return graph
-}

@@ -90,6 +90,8 @@ struct DINOTransformerOutputs {
     var memory: SymbolicTensor
     /// Each encoder token's maximum class logit [B, S], which the query selection ranks.
     var proposalScores: SymbolicTensor
+    /// The encoder tokens the decoder's queries start from [B, Q] (int64): the top-k by
+    /// `proposalScores`, or the forced indices.
     var topkIndices: SymbolicTensor
     var initialReference: SymbolicTensor
     /// Per decoder layer: the normed state [B, Q, D] and the refined reference [B, Q, 4].
@@ -133,8 +135,14 @@ struct DINOHeads {
 ///   reference is refined by `bbox_embed[layer]` of the un-normed output, while the
 ///   returned state is `decoder.norm` of it. `refineLast` false skips the last layer's
 ///   refinement, which inference discards.
+///
+/// `forcedProposals` [B, Q] (int64), when given, replaces the top-k's indices as the tokens
+/// whose proposal boxes become the initial references (teacher forcing); the top-k is then
+/// not traced. Indices lie in [−S, S), S = encoder tokens (ONNX GatherElements: negative
+/// counts from the end); others fail at run time in that GatherElements.
 func dinoTransformer(_ m: ModelContext, _ levels: [SymbolicTensor], config t: DINOTransformerConfig,
-                     heads: DINOHeads, refineLast: Bool) throws -> DINOTransformerOutputs {
+                     heads: DINOHeads, refineLast: Bool,
+                     forcedProposals: SymbolicTensor? = nil) throws -> DINOTransformerOutputs {
     let b = levels[0].dims[0]
     let dim = t.embedDim
     let layout = LevelLayout(shapes: levels.map { ($0.dims[2], $0.dims[3]) })
@@ -177,7 +185,7 @@ func dinoTransformer(_ m: ModelContext, _ levels: [SymbolicTensor], config t: DI
         let proposals = m.tracer.constant(proposalLogits, name: m.tracer.qualified("proposals"))
         let coordinates = try heads.bboxEmbed[t.decoderLayers](outputMemory).add(proposals)
         let scores = try classes.reduceMax([2], keepDims: false)
-        let topk = try scores.topK(t.numQueries, axis: 1).indices                                       // [B, Q]
+        let topk = try forcedProposals ?? scores.topK(t.numQueries, axis: 1).indices                    // [B, Q]
         let index = try topk.unsqueeze([2]).expand([b, t.numQueries, 4])
         let selected = try m.tracer.apply(.gatherElements(axis: 1), [coordinates, index])[0]
         return (scores, topk, try selected.sigmoid())

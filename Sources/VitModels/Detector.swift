@@ -8,10 +8,22 @@ public struct DetectorTraceOptions: Sendable {
     /// Starts at the backbone's feature map (graph input `features` [1, D, H/p, W/p]) instead
     /// of the image: the backbone is not traced.
     public var featuresInput: Bool
+    /// Teacher forcing: adds the graph input `proposal_indices` [1, Q] (int64, Q =
+    /// `num_queries`), the encoder tokens the decoder's queries start from, in place of the
+    /// two-stage top-k over the proposal scores (which is then not traced). Everything
+    /// downstream (initial references, decoder, heads, detections) is computed from the fed
+    /// indices, so two implementations whose near-tied proposals rank differently can be
+    /// compared after the encoder by feeding one side's `debug.topk_indices` to the other.
+    /// Each index must lie in [−S, S), S = encoder tokens (negative counts from the end, as
+    /// in ONNX GatherElements); the interpreter rejects others with an error naming the
+    /// GatherElements node that selects the proposals. Feeding the unforced graph's own
+    /// `debug.topk_indices` reproduces its outputs exactly.
+    public var forcedProposals: Bool
 
-    public init(debugOutputs: Bool = false, featuresInput: Bool = false) {
+    public init(debugOutputs: Bool = false, featuresInput: Bool = false, forcedProposals: Bool = false) {
         self.debugOutputs = debugOutputs
         self.featuresInput = featuresInput
+        self.forcedProposals = forcedProposals
     }
 }
 
@@ -27,7 +39,8 @@ public enum DetectorDebugOutput {
     public static let memory = "debug.memory"
     /// Each encoder token's maximum class logit [1, S], which the query selection ranks.
     public static let proposalScores = "debug.proposal_scores"
-    /// Top-k encoder tokens chosen as queries [1, Q] (int64).
+    /// Encoder tokens chosen as queries [1, Q] (int64): the top-k, or the fed
+    /// `proposal_indices` under `DetectorTraceOptions.forcedProposals`.
     public static let topkIndices = "debug.topk_indices"
     /// Initial reference boxes [1, Q, 4] (cx, cy, w, h).
     public static let initialReference = "debug.reference.init"
@@ -42,6 +55,10 @@ public enum DetectorDebugOutput {
     public static let detectionIndex = "debug.detection_index"
 }
 
+/// Name of the graph input a teacher-forced trace (`DetectorTraceOptions.forcedProposals`)
+/// takes the proposal indices from.
+public let detectorProposalIndicesInput = "proposal_indices"
+
 /// Key prefix of the ViT inside a detrex DINO checkpoint: `DINO.backbone` is the
 /// SimpleFeaturePyramid, `.net` the `TimmBackbone`, `.timm_model` timm's `FeatureGetterNet`,
 /// `.model` the VisionTransformer.
@@ -49,7 +66,8 @@ public let detectorBackbonePrefix = "backbone.net.timm_model.model"
 
 /// Traces detrex's DINO detector with a ViTDet pyramid on a DINOv2 backbone, at inference.
 ///
-/// Input `image` [1, 3, H, W]: RGB on the 0…255 scale. Outputs, after post-processing
+/// Input `image` [1, 3, H, W]: RGB on the 0…255 scale (or `features`, and `proposal_indices`,
+/// per `options`). Outputs, after post-processing
 /// (detrex `DINO.inference` + detectron2 `detector_postprocess`):
 /// - `boxes` [1, K, 4]: (x1, y1, x2, y2) in input pixels, clipped to the image;
 /// - `scores` [1, K]: sigmoid class probabilities, descending;
@@ -101,10 +119,12 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
         for (i, level) in mapped.enumerated() { try m.tracer.output(DetectorDebugOutput.neck(i), level) }
     }
 
+    let forced = options.forcedProposals
+        ? m.tracer.input(detectorProposalIndicesInput, TensorType(.int64, [1, t.numQueries])) : nil
     let heads = try DINOHeads(m, embedDim: t.embedDim, numClasses: d.numClasses, decoderLayers: t.decoderLayers)
     m.permitUnusedParameters(["pixel_mean", "pixel_std", "label_enc.weight"],
                              prefixes: (0..<max(t.decoderLayers - 1, 0)).map { "class_embed.\($0)." })
-    let stages = try dinoTransformer(m, mapped, config: t, heads: heads, refineLast: debug)
+    let stages = try dinoTransformer(m, mapped, config: t, heads: heads, refineLast: debug, forcedProposals: forced)
 
     // detrex DINO.forward recomputes the last layer's boxes from its normed state, refining
     // the reference the previous layer produced.
@@ -209,11 +229,5 @@ public func traceDetectorModel(_ config: ModelConfig, parameters: ParameterSourc
     let tracer = Tracer(name: config.name)
     let m = ModelContext(tracer: tracer, parameters: parameters ?? SeededParameters(seed: config.seed))
     try traceDetector(m, config, d, options: options)
-    if let strict = parameters as? StrictParameterSource { try strict.verifyBinding() }
-    var graph = try tracer.finish()
-    graph.metadata["vitexport.model"] = config.name
-    graph.metadata["vitexport.model_config_fnv1a"] = config.fingerprint
-    graph.metadata["vitexport.image_size"] = config.imageSize.map(String.init).joined(separator: "x")
-    graph.metadata["vitexport.weights"] = parameters == nil ? "seeded-random:\(config.seed)" : "checkpoint"
-    return graph
+    return try finishTrace(tracer, config, parameters: parameters)
 }

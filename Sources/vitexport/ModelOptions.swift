@@ -28,8 +28,10 @@ struct ModelOptions: ParsableArguments {
     }
 
     /// Traces the configured model with the parameters of --weights, or seeded ones. With
-    /// `detectorDebugOutputs`, a detector also outputs its intermediate stages.
-    func trace(detectorDebugOutputs: Bool = false) throws -> (ModelConfig, Graph) {
+    /// `detectorDebugOutputs`, a detector also outputs its intermediate stages; with
+    /// `forcedProposals`, it takes its decoder's proposals from the input `proposal_indices`
+    /// (`DetectorTraceOptions.forcedProposals`). Both are ignored for other architectures.
+    func trace(detectorDebugOutputs: Bool = false, forcedProposals: Bool = false) throws -> (ModelConfig, Graph) {
         let config = try loadConfig()
         var parameters: ParameterSource?
         if let weights {
@@ -45,8 +47,9 @@ struct ModelOptions: ParsableArguments {
             }
         }
         do {
-            if detectorDebugOutputs && config.architecture == .detector {
-                return (config, try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true)))
+            if (detectorDebugOutputs || forcedProposals) && config.architecture == .detector {
+                let options = DetectorTraceOptions(debugOutputs: detectorDebugOutputs, forcedProposals: forcedProposals)
+                return (config, try traceDetectorModel(config, parameters: parameters, options: options))
             }
             return (config, try traceModel(config, parameters: parameters))
         } catch let error as TraceError {

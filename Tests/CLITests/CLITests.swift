@@ -160,3 +160,13 @@ func temporaryDirectory() throws -> URL {
     #expect(r.status != 0)
     #expect(r.stderr.contains("--input image: \(path): npy: not an .npy file"))
 }
+
+@Test func verifyTeacherForcesTheDetectorDecoder() throws {
+    // At opset 17 the export's decompositions rank two near-tied proposals differently; the
+    // decoder is then judged on the export's own proposals.
+    let r = try vitexport(["verify", "-m", "dino-tiny"])
+    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+    #expect(r.stdout.contains("teacher-forced with the export's proposal indices"))
+    #expect(r.stdout.contains("debug.decoder.1.state (teacher-forced): match"))
+    #expect(!r.stdout.contains("decoder stages are not judged"))
+}
