@@ -7,25 +7,28 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${VITEXPORT_TEST_WORKDIR:-$(mktemp -d /tmp/vitexport-test.XXXXXX)}"
 mkdir -p "$work"
+step_start=$SECONDS
+# Prints the previous step's duration, then the next step's title.
+step() { echo "   ($((SECONDS - step_start)) s)"; step_start=$SECONDS; echo "== $*"; }
 
 echo "== swift build"
 swift build
 
-echo "== generated ONNX protobuf code is current (Tools/gen-onnx-proto.sh --check)"
+step "generated ONNX protobuf code is current (Tools/gen-onnx-proto.sh --check)"
 Tools/gen-onnx-proto.sh --check
 
-echo "== model configurations against Schemas/model-config.schema.json (python jsonschema)"
+step "model configurations against Schemas/model-config.schema.json (python jsonschema)"
 python3 Tools/validate_configs.py
 
-echo "== ONNX node conformance cases (pip onnx) for the allow-list"
+step "ONNX node conformance cases (pip onnx) for the allow-list"
 python3 Tools/gen-conformance-cases.py "$work/conformance-cases" >/dev/null
 
-echo "== swift test"
+step "swift test"
 VITEXPORT_CONFORMANCE_DIR="$work/conformance-cases" swift test
 
 bin="$(swift build --show-bin-path)/vitexport"
 
-echo "== exports at opsets 16-21: onnx full_check + onnxruntime parity"
+step "exports at opsets 16-21: onnx full_check + onnxruntime parity"
 python3 Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 16,17,18,20,21 --workdir "$work/parity-tiny"
 # The detector with the fixture's trained-like weights: seeded weights leave proposal scores
 # near-tied (gaps ~1e-6), where runtimes legitimately order the top-k differently.
@@ -33,18 +36,18 @@ python3 Tools/onnx_parity.py --vitexport "$bin" --model dino-tiny --weights Test
   --opsets 16,17,18,20,21 --workdir "$work/parity-dino-tiny"
 python3 Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 17 --external-data --workdir "$work/parity-external"
 
-echo "== DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
+step "DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
 python3 Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
 
-echo "== detector (dino-tiny): onnxruntime on the export vs the PyTorch reference fixture"
+step "detector (dino-tiny): onnxruntime on the export vs the PyTorch reference fixture"
 "$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors -o "$work/dino-tiny.onnx" >/dev/null
 python3 Tools/check_onnx.py "$work/dino-tiny.onnx"
 python3 Tools/detector_parity.py --onnx "$work/dino-tiny.onnx" --reference Tests/Fixtures/detector/dino-tiny.reference.safetensors
 
-echo "== deterministic export"
+step "deterministic export"
 "$bin" onnx -m dino-tiny -o "$work/a.onnx" >/dev/null
 "$bin" onnx -m dino-tiny -o "$work/b.onnx" >/dev/null
 cmp "$work/a.onnx" "$work/b.onnx"
 echo "two exports are byte-identical"
 
-echo "== all checks passed"
+step "all checks passed"

@@ -13,6 +13,14 @@ func maxPool(_ x: Tensor, _ p: PoolAttributes, _ out: TensorType) -> Tensor {
     let inStrides = rowMajorStrides(g.input)
     return withFloats(x) { px in
         makeFloats(out.dtype, outShape) { py in
+            if s == 2 {
+                parallelChunks(planes, grain: Swift.max(1, 4096 / Swift.max(outCount, 1))) { range in
+                    for plane in range {
+                        maxPool2D(px.baseAddress! + plane * inCount, py.baseAddress! + plane * outCount, g)
+                    }
+                }
+                return
+            }
             parallelChunks(planes, grain: Swift.max(1, 4096 / Swift.max(outCount, 1))) { range in
                 for plane in range {
                     let src = px.baseAddress! + plane * inCount
@@ -34,6 +42,31 @@ func maxPool(_ x: Tensor, _ p: PoolAttributes, _ out: TensorType) -> Tensor {
                     }
                 }
             }
+        }
+    }
+}
+
+/// One plane of a 2-d MaxPool (same semantics as `maxPool`), with plain loops over the taps
+/// that fall inside the input.
+private func maxPool2D(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
+    let inH = g.input[0], inW = g.input[1], outH = g.output[0], outW = g.output[1]
+    let kH = g.kernel[0], kW = g.kernel[1], sH = g.strides[0], sW = g.strides[1]
+    let pH = g.padBegin[0], pW = g.padBegin[1], dH = g.dilations[0], dW = g.dilations[1]
+    for oy in 0..<outH {
+        for ox in 0..<outW {
+            var best = -Float.infinity
+            for ty in 0..<kH {
+                let y = oy * sH - pH + ty * dH
+                guard y >= 0, y < inH else { continue }
+                let row = src + y * inW
+                for tx in 0..<kW {
+                    let c = ox * sW - pW + tx * dW
+                    guard c >= 0, c < inW else { continue }
+                    let v = row[c]
+                    if v > best || v.isNaN { best = v.isNaN || best.isNaN ? .nan : v }
+                }
+            }
+            dst[oy * outW + ox] = best
         }
     }
 }

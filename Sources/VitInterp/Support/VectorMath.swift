@@ -1,0 +1,60 @@
+// Eight-lane Float helpers for the transcendental kernels (Softmax, Gelu). Written with
+// operations that lower to baseline SSE2 (no rounding instructions, no FMA), so they vectorize
+// on any x86-64 and on arm64 without target flags.
+
+typealias Float8 = SIMD8<Float>
+
+/// Loads 8 floats from `p` (no alignment needed).
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>) -> Float8 {
+    UnsafeRawPointer(p).loadUnaligned(as: Float8.self)
+}
+
+/// Stores 8 floats to `p` (no alignment needed).
+@inline(__always)
+func store8(_ v: Float8, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: v, as: Float8.self)
+}
+
+/// Loads the first `count` (< 8) floats of `p`, the other lanes set to `fill`.
+@inline(__always)
+func loadPartial8(_ p: UnsafePointer<Float>, _ count: Int, fill: Float) -> Float8 {
+    var v = Float8(repeating: fill)
+    for i in 0..<count { v[i] = p[i] }
+    return v
+}
+
+/// Stores the first `count` (< 8) lanes of `v` to `p`.
+@inline(__always)
+func storePartial8(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
+    for i in 0..<count { p[i] = v[i] }
+}
+
+/// eˣ per lane (Cephes expf scheme): x = n·ln2 + r with |r| ≤ ln2/2 (two-part ln2), e^r by a
+/// degree-7 polynomial, times 2ⁿ built in the exponent bits. Relative error ≤ 2 ulp
+/// (≈ 1.5e-7) for x in [−87.33, 88.37]; below −87.33 (results under 2⁻¹²⁶) it returns 0 (an
+/// absolute error < 1.2e-38), above 88.37 +∞; NaN stays NaN.
+@inline(__always)
+func exp8(_ x: Float8) -> Float8 {
+    let hi: Float = 88.3762626647949, lo: Float = -87.3365447504
+    var v = x.replacing(with: hi, where: x .> hi)
+    v.replace(with: lo, where: v .< lo)
+    // Round v·log2(e) to the nearest integer n by adding 1.5·2²³: the sum's low mantissa bits
+    // hold n, and subtracting the constant again gives n as a Float.
+    let shifter: Float = 12_582_912
+    let t = v * 1.44269504088896341 + shifter
+    let n = t - shifter
+    let r = v - n * 0.693359375 - n * -2.12194440e-4
+    var p = 1.9875691500e-4 * r + 1.3981999507e-3
+    p = p * r + 8.3334519073e-3
+    p = p * r + 4.1665795894e-2
+    p = p * r + 1.6666665459e-1
+    p = p * r + 5.0000001201e-1
+    let er = p * (r * r) + r + 1
+    // 2ⁿ: biased exponent n + 127 in bits 23…30 (n in [−126, 127] after the clamp above).
+    let bits = unsafeBitCast(t, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127
+    var y = er * unsafeBitCast(bits &<< 23, to: Float8.self)
+    y.replace(with: 0, where: x .< lo)
+    y.replace(with: .infinity, where: x .> hi)
+    return y
+}
