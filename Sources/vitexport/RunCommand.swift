@@ -66,6 +66,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Untimed runs before the timed ones.")
     var warmup: Int = 0
 
+    @Flag(help: "Detectors: drop detections whose box has zero width or height (detectron2 does this after the model; the graph keeps all K).")
+    var dropEmpty = false
+
+    @Option(help: "Detectors: print the first N detections (box, score, label).")
+    var detections: Int = 0
+
     func validate() throws {
         guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeat must be ≥ 1 and --warmup ≥ 0") }
     }
@@ -87,11 +93,20 @@ struct RunCommand: ParsableCommand {
             for (op, s) in result.profile { opSeconds[op, default: 0] += s }
         }
         let seconds = times.sorted()[times.count / 2]
+        var outputs = result.outputs
+        if dropEmpty { outputs = try droppingEmptyDetections(outputs) }
         for name in result.outputNames {
-            let t = result.outputs[name]!
+            let t = outputs[name]!
             let f = t.floats
             let lo = f.min() ?? 0, hi = f.max() ?? 0, mean = f.isEmpty ? 0 : f.reduce(0, +) / Float(f.count)
             print("\(name): \(t.dtype.shortName)\(t.shape) min \(lo) max \(hi) mean \(mean)")
+        }
+        if detections > 0, let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"] {
+            let b = boxes.floats, sc = scores.floats, lb = labels.int64s
+            for i in 0..<min(detections, sc.count) {
+                let box = b[(4 * i)..<(4 * i + 4)].map { String(format: "%.1f", $0) }.joined(separator: ", ")
+                print(String(format: "  #%-3d label %3lld  score %.4f  ", i, lb[i], sc[i]) + "box [\(box)]")
+            }
         }
         let runs = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
         print("time \(String(format: "%.3f", seconds)) s (median of \(repeats): \(runs)), peak intermediate memory \(result.peakBytes) bytes")
@@ -105,7 +120,7 @@ struct RunCommand: ParsableCommand {
         if let save {
             try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true)
             for (name, t) in feeds.sorted(by: { $0.key < $1.key }) { try writeNPY(t, to: "\(save)/input.\(fileSafe(name)).npy") }
-            for name in result.outputNames { try writeNPY(result.outputs[name]!, to: "\(save)/output.\(fileSafe(name)).npy") }
+            for name in result.outputNames { try writeNPY(outputs[name]!, to: "\(save)/output.\(fileSafe(name)).npy") }
             print("saved inputs and outputs to \(save)")
         }
     }
@@ -124,3 +139,24 @@ func loadGraph(model: ModelOptions, onnx: String?) throws -> Graph {
 func fileSafe(_ name: String) -> String { String(name.map { $0 == "/" || $0 == ":" ? "_" : $0 }) }
 
 func writeNPY(_ t: Tensor, to path: String) throws { try writeAtomically(Data(t.npyBytes()), to: path) }
+
+/// Detector outputs (`boxes` [1, K, 4] xyxy, `scores` [1, K], `labels` [1, K]) without the
+/// detections whose box has zero width or height, as detectron2's `Instances` filter.
+func droppingEmptyDetections(_ outputs: [String: Tensor]) throws -> [String: Tensor] {
+    guard let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"],
+          boxes.shape.count == 3, boxes.shape[0] == 1, boxes.shape[2] == 4 else {
+        throw CLIError("--drop-empty needs detector outputs boxes [1, K, 4], scores [1, K] and labels [1, K]")
+    }
+    let b = boxes.floats, s = scores.floats, l = labels.int64s
+    let keep = (0..<boxes.shape[1]).filter { (i: Int) -> Bool in
+        let x1 = b[4 * i], y1 = b[4 * i + 1], x2 = b[4 * i + 2], y2 = b[4 * i + 3]
+        return x2 > x1 && y2 > y1
+    }
+    var out = outputs
+    let kept: [Float] = keep.flatMap { (i: Int) -> ArraySlice<Float> in b[(4 * i)..<(4 * i + 4)] }
+    out["boxes"] = Tensor(kept, shape: [1, keep.count, 4])
+    out["scores"] = Tensor(keep.map { s[$0] }, shape: [1, keep.count])
+    out["labels"] = Tensor(keep.map { l[$0] }, shape: [1, keep.count])
+    print("dropped \(boxes.shape[1] - keep.count) empty boxes, kept \(keep.count)")
+    return out
+}

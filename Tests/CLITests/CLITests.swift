@@ -170,3 +170,18 @@ func temporaryDirectory() throws -> URL {
     #expect(r.stdout.contains("debug.decoder.1.state (teacher-forced): match"))
     #expect(!r.stdout.contains("decoder stages are not judged"))
 }
+
+@Test func runDropsEmptyDetectionsOnlyOnRequest() throws {
+    let all = try vitexport(["run", "-m", "dino-tiny", "--detections", "3"])
+    #expect(all.status == 0, "\(all.stderr)")
+    #expect(all.stdout.contains("boxes: f32[1, 100, 4]"))
+    #expect(all.stdout.contains("  #0   label "))
+    let dropped = try vitexport(["run", "-m", "dino-tiny", "--drop-empty"])
+    #expect(dropped.status == 0, "\(dropped.stderr)")
+    let line = try #require(dropped.stdout.split(separator: "\n").first { $0.hasPrefix("dropped ") })
+    let kept = Int(line.split(separator: " ").last!)!
+    #expect(dropped.stdout.contains("boxes: f32[1, \(kept), 4]"))
+    let notDetector = try vitexport(["run", "-m", "tiny-convattn", "--drop-empty"])
+    #expect(notDetector.status != 0)
+    #expect(notDetector.stderr.contains("--drop-empty needs detector outputs"))
+}
