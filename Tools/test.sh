@@ -40,7 +40,7 @@ step "DINOv2 backbone: onnxruntime on the exports vs timm's features (committed 
 python3 Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
 
 step "detector (dino-tiny): onnxruntime on the export vs the PyTorch reference fixture"
-"$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors -o "$work/dino-tiny.onnx" >/dev/null
+"$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --debug-outputs -o "$work/dino-tiny.onnx" >/dev/null
 python3 Tools/check_onnx.py "$work/dino-tiny.onnx"
 python3 Tools/detector_parity.py --onnx "$work/dino-tiny.onnx" --reference Tests/Fixtures/detector/dino-tiny.reference.safetensors
 

@@ -30,6 +30,9 @@ struct ONNXCommand: ParsableCommand {
     @Flag(help: "Skip the libonnx checker and shape-inference comparison.")
     var noCheck = false
 
+    @Flag(help: "Detectors: also output every stage (debug.backbone, debug.pyramid.p3, …, debug.topk_indices, debug.decoder.N.state) for stage-by-stage comparison with a reference.")
+    var debugOutputs = false
+
     @Option(help: "Largest tensor (bytes) constant folding may create when it grows the model.")
     var foldBudget: Int = FoldingBudget().maxGrowthBytes
 
@@ -43,7 +46,11 @@ struct ONNXCommand: ParsableCommand {
     func run() throws {
         let clock = ContinuousClock()
         let start = clock.now
-        var (config, graph) = try model.trace()
+        let requested = try model.loadConfig()
+        if debugOutputs && requested.architecture != .detector {
+            throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")
+        }
+        var (config, graph) = try model.trace(detectorDebugOutputs: debugOutputs)
         let traced = graph.nodes.count
         _ = try optimize(&graph, options: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)))
         let folded = graph.nodes.count
