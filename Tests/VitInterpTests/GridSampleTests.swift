@@ -1,6 +1,6 @@
 import Testing
 import VitIR
-import VitInterp
+@testable import VitInterp
 
 /// One GridSample configuration with its expected output from ONNX Runtime (opset 20), which
 /// matches torch's grid_sample. X is [1, 2, 3, 4]; the grid [1, 2, 5, 2] includes the corners
@@ -49,3 +49,60 @@ let gsCases: [GridCase] = [
     GridCase(mode: .bicubic, padding: .reflection, alignCorners: false, expected: [-0.2067352, -0.4522738, 0.05833133, 1.468668, 1.231681, 0.6411173, 0.4028751, -0.8255358, 0.2318565, -0.3505228, 0.799144, -1.191594, -0.3525513, -0.3402643, -1.094316, -0.4314544, -0.04531493, 0.5567484, 0.587317, 0.2743832]),
     GridCase(mode: .bicubic, padding: .reflection, alignCorners: true, expected: [0.03419277, -0.09643216, 0.05833133, 1.187133, 0.2885982, -0.1312761, 0.7721157, -0.3594402, 0.4640151, -0.3855104, 0.6803784, -0.6705658, -0.3525513, -0.3268498, -0.9727602, -0.3623726, -0.1971129, 0.4493506, 0.441311, 0.02390021]),
 ]
+
+/// The bilinear zeros-padding fast path against the generic per-element path: same Float
+/// formula, so results must be bit-identical, including samples outside the image, exactly on
+/// pixel centres and borders, zeros of both signs, non-finite coordinates and a channel count
+/// that is not a multiple of the eight-channel block.
+@Suite struct GridSampleFastPathTests {
+    @Test(arguments: [false, true]) func bilinearZerosMatchesGenericPath(_ alignCorners: Bool) throws {
+        var rng = SplitMix(seed: alignCorners ? 7 : 11)
+        for (n, c, h, w, ho, wo) in [(2, 11, 5, 7, 6, 4), (3, 8, 1, 3, 5, 3), (1, 17, 4, 4, 9, 1)] {
+            let x = (0..<(n * c * h * w)).map { _ in rng.float(in: -2...2) }
+            var grid = (0..<(n * ho * wo * 2)).map { _ in rng.float(in: -1.4...1.4) }
+            // Corners, edges, exact pixel centres/edges, signed zeros and non-finite values.
+            let special: [Float] = [-1, 1, 0, -0.0, 1 / Float(w), -1 + 1 / Float(h), 1.0000001, -1.0000001,
+                                    .nan, .infinity, -.infinity, 3e9, -3e9, 0.5, -0.5]
+            for (i, v) in special.enumerated() where 2 * i + 1 < grid.count {
+                grid[3 * i % grid.count] = v
+            }
+            let xt = Tensor(x, shape: [n, c, h, w]), gt = Tensor(grid, shape: [n, ho, wo, 2])
+            let attrs = GridSampleAttributes(mode: .bilinear, paddingMode: .zeros, alignCorners: alignCorners)
+            let type = TensorType(.float32, Shape([n, c, ho, wo]))
+            let fast = bilinearZerosGridSample(xt, gt, alignCorners: alignCorners, type)
+            let generic = genericGridSample(xt, gt, attrs, type)
+            #expect(fast.shape == generic.shape)
+            let a = fast.floats, b = generic.floats
+            #expect(a.count == b.count)
+            for i in a.indices where a[i].bitPattern != b[i].bitPattern && !(a[i].isNaN && b[i].isNaN) {
+                Issue.record("element \(i): fast \(a[i]) generic \(b[i]) (n=\(n) c=\(c) h=\(h) w=\(w))")
+                break
+            }
+        }
+    }
+
+    @Test func floorIndexMatchesLibm() {
+        for v: Float in [0, -0.0, 0.5, -0.5, 1, -1, 2.9999998, -2.9999998, 4194303.5, -4194303.5, 4194304, -4194305,
+                         1e20, -1e20, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude] {
+            let f = floorIndex(v), expected = v.rounded(.down)
+            #expect(f.value.bitPattern == expected.bitPattern || (f.value.isNaN && expected.isNaN), "\(v)")
+            #expect(f.index == saturatingIndex(Double(expected)), "\(v)")
+        }
+    }
+}
+
+/// A small deterministic generator for test data (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float(in range: ClosedRange<Float>) -> Float {
+        range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
+    }
+}

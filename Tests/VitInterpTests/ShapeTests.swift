@@ -30,6 +30,32 @@ import VitInterp
         #expect(rows[0].floats == x.floats && rows[1].shape == [0, 3])
     }
 
+    /// Concat on every axis of rank-1 to rank-4 inputs of 1-, 4- and 8-byte dtypes, with short
+    /// (word-copied) and long (memcpy) rows, against index arithmetic on the flattened
+    /// [outer, axis, inner] layout.
+    @Test(arguments: [[3, 1, 4], [2, 5, 3, 40], [7], [4, 2, 1, 2]])
+    func concatOnEveryAxisMatchesIndexing(_ shape: [Int]) throws {
+        for axis in shape.indices {
+            let sizes = [2, 1, 3]
+            let shapes = sizes.map { s in shape.enumerated().map { $0.offset == axis ? s : $0.element } }
+            let counts = shapes.map { $0.reduce(1, *) }
+            let outer = shape[..<axis].reduce(1, *), inner = shape[(axis + 1)...].reduce(1, *)
+            var start = 0
+            let values: [[Int64]] = counts.map { n in defer { start += n }; return (start..<(start + n)).map { Int64($0) * 7 % 1000 } }
+            var expected: [Int64] = []
+            for o in 0..<outer {
+                for (k, v) in values.enumerated() { expected += v[(o * sizes[k] * inner)..<((o + 1) * sizes[k] * inner)] }
+            }
+            let outShape = shape.enumerated().map { $0.offset == axis ? sizes.reduce(0, +) : $0.element }
+            let ints = try eval1(.concat(axis: axis), zip(values, shapes).map { i64($0, $1) })
+            #expect(ints.shape == outShape && ints.int64s == expected, "axis \(axis) of \(shape)")
+            let floats = try eval1(.concat(axis: axis - shape.count), zip(values, shapes).map { f32($0.map(Float.init), $1) })
+            #expect(floats.floats == expected.map(Float.init), "axis \(axis) of \(shape)")
+            let bools = try eval1(.concat(axis: axis), zip(values, shapes).map { Tensor($0.map { $0 % 3 == 0 }, shape: $1) })
+            #expect(bools.rawBytes.elementsEqual(expected.map { $0 % 3 == 0 ? 1 : 0 }), "axis \(axis) of \(shape)")
+        }
+    }
+
     @Test func sliceWithNegativeStepsAndClampedBounds() throws {
         let v = f32(ramp(10), [10])
         expectClose(try eval1(.slice(SliceAttributes(starts: [-1], ends: [-100], steps: [-2])), [v]), [9, 7, 5, 3, 1])
