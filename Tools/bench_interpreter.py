@@ -17,22 +17,16 @@ import os
 import pathlib
 import re
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
 import numpy as np
 import onnxruntime as ort
 
+from vxtools import sh, vitexport_binary
+
 root = pathlib.Path(__file__).resolve().parent.parent
 
-
-def sh(cmd, env=None):
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(map(str, cmd))}\n{r.stdout}{r.stderr}")
-    return r.stdout
 
 
 def main():
@@ -45,11 +39,7 @@ def main():
     ap.add_argument("--workdir")
     args = ap.parse_args()
 
-    if args.vitexport:
-        exe = args.vitexport
-    else:
-        sh(["swift", "build", "-c", "release", "--package-path", str(root), "--product", "vitexport"])
-        exe = sh(["swift", "build", "-c", "release", "--package-path", str(root), "--show-bin-path"]).strip() + "/vitexport"
+    exe = vitexport_binary(args.vitexport)
     work = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="vitexport-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     model = ["--model", args.model] + (["--weights", args.weights] if args.weights else [])

@@ -21,28 +21,14 @@ boundary margin and the worst errors; exits 1 on any failure. Needs numpy and on
 (the safetensors file is read directly).
 """
 import argparse
-import json
-import struct
 import sys
 
 import numpy as np
 import onnxruntime as ort
 
-DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "I32": np.int32, "BF16": None}
+from vxtools import read_safetensors
 
 
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        (size,) = struct.unpack("<Q", f.read(8))
-        header = json.loads(f.read(size))
-        data = f.read()
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        out[name] = np.frombuffer(data[begin:end], dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"])
-    return out, header.get("__metadata__", {})
 
 
 def main():

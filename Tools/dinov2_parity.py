@@ -16,7 +16,6 @@ export). Prints one line per case and exits 1 if any case fails. Needs numpy and
 import argparse
 import json
 import pathlib
-import subprocess
 import sys
 import tempfile
 
@@ -24,31 +23,13 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from vxtools import read_safetensors, sh, vitexport_binary
+
 root = pathlib.Path(__file__).resolve().parent.parent
 fixtures = root / "Tests" / "Fixtures" / "dinov2"
 TOLERANCE = 1e-4
 
 
-def read_safetensors(path):
-    """name -> float32 array (F32/F16 only), per the safetensors format."""
-    data = pathlib.Path(path).read_bytes()
-    n = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = e["data_offsets"]
-        dtype = {"F32": np.float32, "F16": np.float16}[e["dtype"]]
-        out[name] = np.frombuffer(data[8 + n + begin:8 + n + end], dtype=dtype).reshape(e["shape"]).astype(np.float32)
-    return out
-
-
-def sh(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(map(str, cmd))}\n{r.stdout}{r.stderr}")
-    return r.stdout
 
 
 def main():
@@ -59,11 +40,7 @@ def main():
     ap.add_argument("--workdir")
     args = ap.parse_args()
 
-    exe = args.vitexport
-    if not exe:
-        mode = ["-c", "release"] if args.release else []
-        sh(["swift", "build", *mode, "--package-path", str(root), "--product", "vitexport"])
-        exe = sh(["swift", "build", *mode, "--package-path", str(root), "--show-bin-path"]).strip() + "/vitexport"
+    exe = vitexport_binary(args.vitexport, release=args.release)
     work = pathlib.Path(args.workdir or tempfile.mkdtemp(prefix="vitexport-dinov2-"))
     work.mkdir(parents=True, exist_ok=True)
 
@@ -76,7 +53,7 @@ def main():
         model = onnx.load(str(path))
         ops = {n.op_type for n in model.graph.node}
         foreign = sorted(o for o in ops if o == "Resize" or o == "PseudoInverse")
-        io = read_safetensors(fixtures / f"{name}.io.safetensors")
+        io = {k: v.astype(np.float32) for k, v in read_safetensors(fixtures / f"{name}.io.safetensors")[0].items()}
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         (got,) = session.run(["features"], {"image": io["input"]})
         want = io["features"]

@@ -18,7 +18,6 @@ Prints one line per opset and output; exits 1 on any failure.
 """
 import argparse
 import pathlib
-import subprocess
 import sys
 import tempfile
 
@@ -26,12 +25,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+from vxtools import sh as run
 
-def run(cmd):
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)}\n{result.stdout}{result.stderr}")
-    return result.stdout
 
 
 def main():

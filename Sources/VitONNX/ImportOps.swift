@@ -199,14 +199,19 @@ extension NodeImport {
         }
     }
 
-    /// Conv-1/11/22: kernel_shape defaults to W's spatial shape, strides and dilations to 1.
-    private mutating func conv() throws(ImportError) {
+    /// X's shape, the spatial rank and Conv/ConvTranspose's kernel_shape (default: W's spatial
+    /// shape), strides and dilations (default 1), shared by both ops' schemas.
+    private mutating func convolutionAttributes() throws(ImportError) -> (x: [Int], spatial: Int, kernel: [Int], strides: [Int], dilations: [Int]) {
         let x = try dims(0), w = try dims(1)
         guard w.count >= 3, x.count == w.count else { throw fail("X \(x) and W \(w) must have equal rank ≥ 3") }
         let s = w.count - 2
-        let kernel = try ints("kernel_shape") ?? Array(w[2...])
-        let strides = try ints("strides") ?? Array(repeating: 1, count: s)
-        let dilations = try ints("dilations") ?? Array(repeating: 1, count: s)
+        return (x, s, try ints("kernel_shape") ?? Array(w[2...]), try ints("strides") ?? Array(repeating: 1, count: s),
+                try ints("dilations") ?? Array(repeating: 1, count: s))
+    }
+
+    /// Conv-1/11/22: kernel_shape defaults to W's spatial shape, strides and dilations to 1.
+    private mutating func conv() throws(ImportError) {
+        let (x, s, kernel, strides, dilations) = try convolutionAttributes()
         guard kernel.count == s, strides.count == s, dilations.count == s, strides.allSatisfy({ $0 >= 1 }) else {
             throw fail("kernel_shape, strides and dilations must have \(s) entries with strides ≥ 1")
         }
@@ -224,12 +229,7 @@ extension NodeImport {
     /// element at the beginning except for SAME_UPPER); a negative end pad is the same as that
     /// much extra `output_padding`, a negative begin pad is unrepresentable.
     private mutating func convTranspose() throws(ImportError) {
-        let x = try dims(0), w = try dims(1)
-        guard w.count >= 3, x.count == w.count else { throw fail("X \(x) and W \(w) must have equal rank ≥ 3") }
-        let s = w.count - 2
-        let kernel = try ints("kernel_shape") ?? Array(w[2...])
-        let strides = try ints("strides") ?? Array(repeating: 1, count: s)
-        let dilations = try ints("dilations") ?? Array(repeating: 1, count: s)
+        let (x, s, kernel, strides, dilations) = try convolutionAttributes()
         var outputPadding = try ints("output_padding") ?? Array(repeating: 0, count: s)
         guard kernel.count == s, strides.count == s, dilations.count == s, outputPadding.count == s else {
             throw fail("kernel_shape, strides, dilations and output_padding must have \(s) entries")
