@@ -46,7 +46,7 @@ public func foldConstants(_ graph: inout Graph, budget: FoldingBudget = FoldingB
 extension Op {
     /// Ops with no inputs (their values depend on attributes alone).
     var isSource: Bool {
-        if case .range = self { return true }
+        if case .movement(.range) = self { return true }
         return false
     }
 }

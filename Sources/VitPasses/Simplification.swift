@@ -41,19 +41,19 @@ private func simplifyOnce(_ graph: inout Graph) throws -> Bool {
         switch node.op {
         case .identity:
             if canBypass(to: node.inputs[0]) { bypass(to: node.inputs[0]) }
-        case .reshape(let shape):
+        case .movement(.reshape(let shape)):
             let x = node.inputs[0]
             if graph.type(of: x).shape.ints == shape, canBypass(to: x) {
                 bypass(to: x)
-            } else if let inner = producer(of: x), case .reshape = inner.op {
+            } else if let inner = producer(of: x), case .movement(.reshape) = inner.op {
                 graph.nodes[k].inputs[0] = inner.inputs[0]
                 changed = true
             }
-        case .transpose(let perm):
+        case .movement(.transpose(let perm)):
             let x = node.inputs[0]
             if perm == Array(perm.indices), canBypass(to: x) {
                 bypass(to: x)
-            } else if let inner = producer(of: x), case .transpose(let innerPerm) = inner.op {
+            } else if let inner = producer(of: x), case .movement(.transpose(let innerPerm)) = inner.op {
                 // out[i] = x[perm[i]] = in[innerPerm[perm[i]]]
                 graph.nodes[k].op = .transpose(perm: perm.map { innerPerm[$0] })
                 graph.nodes[k].inputs[0] = inner.inputs[0]

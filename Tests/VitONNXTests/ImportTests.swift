@@ -356,7 +356,7 @@ fileprivate func onlyOp(_ g: Graph) -> Op? { g.nodes.count == 1 ? g.nodes[0].op 
         let m = model(opset: 19, nodes: [node("Resize", ["x", "", "scales"], ["y"], ["mode": .string("linear")])],
                       inputs: [valueInfo("x", .float, [1, 1, 3, 3])], outputs: ["y"], initializers: [scales])
         let g = try importModel(m, baseDirectory: nil)
-        guard case .resize(let r)? = onlyOp(g) else { Issue.record("expected Resize"); return }
+        guard case .sampling(.resize(let r))? = onlyOp(g) else { Issue.record("expected Resize"); return }
         #expect(r.sizes == [1, 1, 6, 4])
         #expect(r.scales == [1, 1, 2, 1.5])
         #expect(r.mode == .linear)

@@ -43,7 +43,7 @@ func tiny() throws -> Graph { try traceModel(ModelConfig.load("tiny-convattn")) 
     #expect(folded.nodes.count < g.nodes.count)
     // Every Transpose of a Linear weight is now a constant.
     #expect(!folded.nodes.contains { n in
-        if case .transpose = n.op { return n.inputs.allSatisfy { folded.initializers[$0] != nil } }
+        if case .movement(.transpose) = n.op { return n.inputs.allSatisfy { folded.initializers[$0] != nil } }
         return false
     })
     #expect(folded.nodes.allSatisfy { !$0.inputs.allSatisfy { folded.initializers[$0] != nil } })

@@ -1,43 +1,8 @@
-/// Estimated floating-point operations of one node, counting a multiply-add as 2 FLOPs.
-/// Contractions (MatMul, Gemm, Conv, ConvTranspose) are counted exactly; elementwise,
-/// normalization and reduction ops count one FLOP per input or output element as an
-/// order-of-magnitude figure; data movement counts 0.
+/// Estimated floating-point operations of one node (`OpDefinition.estimatedFLOPs`).
 public func estimatedFLOPs(_ node: Node, in graph: Graph) -> Int {
-    func elements(_ v: ValueID) -> Int { graph.type(of: v).shape.elementCount ?? 0 }
-    func dims(_ v: ValueID) -> [Int] { graph.type(of: v).shape.ints ?? [] }
-    let out = node.outputs.first.map(elements) ?? 0
-    switch node.op {
-    case .matMul:
-        let a = dims(node.inputs[0])
-        return 2 * out * (a.last ?? 1)
-    case .gemm(let g):
-        let a = dims(node.inputs[0])
-        return 2 * out * (g.transA ? a[0] : a[1]) + (node.inputs.count > 2 ? out : 0)
-    case .conv:
-        // Each output element reads Cin/group × kh × kw weights (W is [Cout, Cin/group, kh, kw]).
-        let w = dims(node.inputs[1])
-        return 2 * out * w.dropFirst().reduce(1, *) + (node.inputs.count > 2 ? out : 0)
-    case .convTranspose:
-        let w = dims(node.inputs[1])
-        return 2 * elements(node.inputs[0]) * w.dropFirst().reduce(1, *) + (node.inputs.count > 2 ? out : 0)
-    case .add, .sub, .mul, .div, .pow, .max, .min, .equal, .less, .lessOrEqual, .greater, .greaterOrEqual,
-         .and, .or, .neg, .abs, .sqrt, .reciprocal, .exp, .log, .erf, .sin, .cos, .tanh, .sigmoid, .relu,
-         .floor, .ceil, .not, .gelu, .clip, .where:
-        return out
-    case .softmax, .layerNormalization, .groupNormalization:
-        return 5 * out
-    case .reduceMean, .reduceSum, .reduceMax, .maxPool, .topK:
-        return elements(node.inputs[0])
-    case .resize, .gridSample:
-        return 8 * out
-    case .pseudoInverse:
-        // An SVD of an m×n matrix costs O(m·n·min(m, n)); count it as 4·m·n·min(m, n).
-        let a = dims(node.inputs[0])
-        return 4 * a[0] * a[1] * Swift.min(a[0], a[1])
-    case .cast, .identity, .gather, .gatherElements, .reshape, .transpose, .concat, .split, .slice,
-         .squeeze, .unsqueeze, .expand, .tile, .pad, .range:
-        return 0
-    }
+    // A symbolic shape counts as empty.
+    func dims(_ v: ValueID) -> [Int] { graph.type(of: v).shape.ints ?? [0] }
+    return node.op.definition.estimatedFLOPs(CostShapes(inputs: node.inputs.map(dims), outputs: node.outputs.map(dims)))
 }
 
 /// Per-graph statistics shown in dump summaries.

@@ -168,3 +168,14 @@ func addChannelBias(_ bias: Tensor, _ y: UnsafeMutableBufferPointer<Float>, batc
         }
     }
 }
+
+extension ConvolutionOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) -> [Tensor] {
+        switch self {
+        case .conv(let c): [VitInterp.conv(x, c, types[0])]
+        case .convTranspose(let c): [VitInterp.convTranspose(x, c, types[0])]
+        case .maxPool(let p): [VitInterp.maxPool(x[0], p, types[0])]
+        }
+    }
+}

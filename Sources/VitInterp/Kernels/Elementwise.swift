@@ -25,7 +25,7 @@ func mapInts(_ x: Tensor, _ f: (Int64) -> Int64) -> Tensor {
 /// Unary ops on a float tensor (Neg/Abs/Relu also accept integers, see `unarySigned`).
 /// Tolerance class: exact for Neg/Abs/Relu/Sqrt/Reciprocal/Floor/Ceil (correctly rounded),
 /// rounding (libm) for Exp/Log/Erf/Sin/Cos/Tanh/Sigmoid.
-func unaryFloat(_ op: Op, _ x: Tensor) -> Tensor {
+func unaryFloat(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
     withFloats(x) { src in
         makeFloats(x.dtype, x.shape) { dst in
             parallelChunks(src.count) { r in
@@ -54,7 +54,7 @@ func unaryFloat(_ op: Op, _ x: Tensor) -> Tensor {
 
 /// Neg, Abs, Relu on floats or integers. Exact; integer Neg/Abs wrap (Abs(Int32.min) = Int32.min
 /// as numpy).
-func unarySigned(_ op: Op, _ x: Tensor) -> Tensor {
+func unarySigned(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
     if x.dtype.isFloatingPoint { return unaryFloat(op, x) }
     switch op {
     case .neg: return mapInts(x) { 0 &- $0 }
@@ -144,7 +144,7 @@ func clip(_ x: Tensor, min lo: Float?, max hi: Float?) -> Tensor {
 /// semantics, not numpy's floor division) and throws on a zero divisor; Pow with an integer
 /// base raises by repeated squaring (negative exponents truncate 1/xⁿ toward zero), with a
 /// float exponent it evaluates `pow` in Double and truncates toward zero.
-func binaryArithmetic(_ op: Op, _ a: Tensor, _ b: Tensor, _ out: TensorType) throws -> Tensor {
+func binaryArithmetic(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: TensorType) throws -> Tensor {
     let shape = out.shape.ints ?? []
     let walk = BroadcastWalk(outShape: shape, operands: [a.shape, b.shape])
     if a.dtype.isFloatingPoint {
@@ -221,7 +221,7 @@ func integerPower(_ x: Int64, _ n: Int64) -> Int64 {
 
 /// Equal, Less, LessOrEqual, Greater, GreaterOrEqual (bool output), And, Or. Floats compare as
 /// IEEE (NaN compares unequal and unordered); integers as Int64. Exact.
-func comparison(_ op: Op, _ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
+func comparison(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
     let shape = out.shape.ints ?? []
     let walk = BroadcastWalk(outShape: shape, operands: [a.shape, b.shape])
     func run<T: Comparable>(_ pa: UnsafeBufferPointer<T>, _ pb: UnsafeBufferPointer<T>) -> Tensor {
@@ -291,6 +291,35 @@ func whereSelect(_ c: Tensor, _ x: Tensor, _ y: Tensor, _ out: TensorType) -> Te
         case 2: run(UInt16.self, dst)
         case 4: run(UInt32.self, dst)
         default: run(UInt64.self, dst)
+        }
+    }
+}
+
+extension ElementwiseOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
+        let out = types[0]
+        switch self {
+        case .add, .sub, .mul, .div, .pow, .max, .min:
+            return [try binaryArithmetic(self, x[0], x[1], out)]
+        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or:
+            return [comparison(self, x[0], x[1], out)]
+        case .not:
+            return [logicalNot(x[0])]
+        case .neg, .abs, .relu:
+            return [unarySigned(self, x[0])]
+        case .sqrt, .reciprocal, .exp, .log, .erf, .sin, .cos, .tanh, .sigmoid, .floor, .ceil:
+            return [unaryFloat(self, x[0])]
+        case .gelu(let approximate):
+            return [VitInterp.gelu(x[0], approximate)]
+        case .clip(let lo, let hi):
+            return [VitInterp.clip(x[0], min: lo, max: hi)]
+        case .where:
+            return [whereSelect(x[0], x[1], x[2], out)]
+        case .cast(let to):
+            return [VitInterp.cast(x[0], to: to)]
+        case .identity:
+            return [x[0]]
         }
     }
 }

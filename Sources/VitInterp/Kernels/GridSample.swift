@@ -203,3 +203,13 @@ func reflect(_ v: Float, _ lo: Float, _ hi: Float) -> Float {
     }
     return v
 }
+
+extension SamplingOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
+        switch self {
+        case .resize(let r): [try VitInterp.resize(x[0], r)]
+        case .gridSample(let g): [VitInterp.gridSample(x[0], x[1], g, types[0])]
+        }
+    }
+}

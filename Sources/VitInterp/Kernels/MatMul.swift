@@ -101,3 +101,14 @@ func gemm(_ inputs: [Tensor], _ g: GemmAttributes, _ out: TensorType) throws -> 
         }
     }
 }
+
+extension LinearAlgebraOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
+        switch self {
+        case .matMul: [VitInterp.matMul(x[0], x[1], types[0])]
+        case .gemm(let g): [try VitInterp.gemm(x, g, types[0])]
+        case .pseudoInverse: [try VitInterp.pseudoInverse(x[0])]
+        }
+    }
+}

@@ -164,3 +164,14 @@ func groupNormalization(_ inputs: [Tensor], groups: Int, epsilon: Float) -> Tens
         }
     }
 }
+
+extension NormalizationOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
+        switch self {
+        case .softmax(let axis): [try VitInterp.softmax(x[0], axis: axis)]
+        case .layerNormalization(let axis, let epsilon): [try VitInterp.layerNormalization(x, axis: axis, epsilon: epsilon)]
+        case .groupNormalization(let groups, let epsilon): [VitInterp.groupNormalization(x, groups: groups, epsilon: epsilon)]
+        }
+    }
+}

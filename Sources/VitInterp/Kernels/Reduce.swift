@@ -106,3 +106,15 @@ func topK(_ x: Tensor, _ t: TopKAttributes, _ out: [TensorType]) throws -> [Tens
     let indices = Tensor(picked.map(Int64.init), shape: outShape)
     return [values, indices]
 }
+
+extension ReductionOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
+        switch self {
+        case .reduceMean(let r): [try reduce(x[0], .mean, r, types[0])]
+        case .reduceSum(let r): [try reduce(x[0], .sum, r, types[0])]
+        case .reduceMax(let r): [try reduce(x[0], .max, r, types[0])]
+        case .topK(let t): try VitInterp.topK(x[0], t, types)
+        }
+    }
+}

@@ -139,3 +139,23 @@ func range(start: Double, delta: Double, _ out: TensorType) throws -> Tensor {
     let s = Int64(start.rounded(.towardZero)), d = Int64(delta.rounded(.towardZero))
     return fromInts((0..<n).map { s &+ Int64($0) &* d }, dtype: out.dtype, shape: shape)
 }
+
+extension MovementOp {
+    /// Runs the op's kernel; `types` are the shape rule's output types.
+    func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
+        let out = types[0]
+        switch self {
+        case .gather(let axis): return [try VitInterp.gather(x[0], x[1], axis: axis, out)]
+        case .gatherElements(let axis): return [try VitInterp.gatherElements(x[0], x[1], axis: axis)]
+        case .reshape, .squeeze, .unsqueeze: return [try reshaped(x[0], out.shape.ints ?? [])]
+        case .transpose(let perm): return [VitInterp.transpose(x[0], perm: perm)]
+        case .concat(let axis): return [try VitInterp.concat(x, axis: axis, out)]
+        case .split(let axis, let sizes): return try VitInterp.split(x[0], axis: axis, sizes: sizes, types)
+        case .slice(let s): return [try VitInterp.slice(x[0], s, out)]
+        case .expand: return [broadcasted(x[0], to: out.shape.ints ?? [])]
+        case .tile: return [VitInterp.tile(x[0], out)]
+        case .pad(let p): return [VitInterp.pad(x[0], p, out)]
+        case .range(let start, _, let delta, _): return [try VitInterp.range(start: start, delta: delta, out)]
+        }
+    }
+}
