@@ -1,6 +1,7 @@
 import VitIR
 
-/// Algebraic cleanups that keep every output value bit-identical:
+/// Algebraic cleanups that keep every output value bit-identical, as a list of rules
+/// (`simplificationRules`), each matching one node:
 /// - Identity, Reshape to the input's own shape, and Transpose by the identity permutation
 ///   are removed;
 /// - Reshape of a Reshape reads the inner input directly; Transpose of a Transpose becomes one
@@ -16,6 +17,80 @@ public func simplify(_ graph: inout Graph) throws -> Bool {
     return changed
 }
 
+/// What a rule may do to the node it matched.
+enum Rewrite {
+    /// Every use of the node's output reads this value instead (the node becomes dead).
+    case bypass(to: ValueID)
+    /// The node is replaced in place (same outputs).
+    case replace(op: Op, inputs: [ValueID])
+}
+
+/// One simplification: given a single-output node and its context, the rewrite or nil.
+struct SimplificationRule: Sendable {
+    var name: String
+    var apply: @Sendable (_ node: Node, _ context: RuleContext) -> Rewrite?
+}
+
+/// The graph as a rule sees it.
+struct RuleContext {
+    let graph: Graph
+    /// The live node producing a value, if any.
+    let producer: (ValueID) -> Node?
+    /// The node's output being matched.
+    let output: ValueID
+    func type(_ v: ValueID) -> TensorType { graph.type(of: v) }
+    /// Whether uses of the matched output may be redirected to `v`: a graph output may only be
+    /// redirected onto a plain node output.
+    func canBypass(to v: ValueID) -> Bool {
+        !graph.outputs.contains(output)
+            || (!graph.inputs.contains(v) && graph.initializers[v] == nil && !graph.outputs.contains(v))
+    }
+}
+
+/// The rules, tried in order on each node; the first that fires wins.
+let simplificationRules: [SimplificationRule] = [
+    SimplificationRule(name: "identity") { node, c in
+        node.op == .identity && c.canBypass(to: node.inputs[0]) ? .bypass(to: node.inputs[0]) : nil
+    },
+    SimplificationRule(name: "reshape to own shape / reshape of reshape") { node, c in
+        guard case .movement(.reshape(let shape)) = node.op else { return nil }
+        let x = node.inputs[0]
+        if c.type(x).shape.ints == shape, c.canBypass(to: x) { return .bypass(to: x) }
+        if let inner = c.producer(x), case .movement(.reshape) = inner.op {
+            return .replace(op: node.op, inputs: [inner.inputs[0]])
+        }
+        return nil
+    },
+    SimplificationRule(name: "identity transpose / transpose of transpose") { node, c in
+        guard case .movement(.transpose(let perm)) = node.op else { return nil }
+        let x = node.inputs[0]
+        if perm == Array(perm.indices), c.canBypass(to: x) { return .bypass(to: x) }
+        if let inner = c.producer(x), case .movement(.transpose(let innerPerm)) = inner.op {
+            // out[i] = x[perm[i]] = in[innerPerm[perm[i]]]
+            return .replace(op: .transpose(perm: perm.map { innerPerm[$0] }), inputs: [inner.inputs[0]])
+        }
+        return nil
+    },
+    SimplificationRule(name: "neutral element") { node, c in
+        let neutral: Float, commutative: Bool
+        switch node.op {
+        case .mul: (neutral, commutative) = (1, true)
+        case .add: (neutral, commutative) = (0, true)
+        case .div: (neutral, commutative) = (1, false)
+        case .sub: (neutral, commutative) = (0, false)
+        default: return nil
+        }
+        var candidates = [(keep: node.inputs[0], constant: node.inputs[1])]
+        if commutative { candidates.append((node.inputs[1], node.inputs[0])) }
+        for (keep, constant) in candidates {
+            guard let t = c.graph.initializers[constant], c.type(keep) == c.type(node.outputs[0]), t.dtype.isFloatingPoint,
+                  t.floats.allSatisfy({ $0 == neutral }), c.canBypass(to: keep) else { continue }
+            return .bypass(to: keep)
+        }
+        return nil
+    },
+]
+
 private func simplifyOnce(_ graph: inout Graph) throws -> Bool {
     var changed = false
     let producers = graph.producers()
@@ -24,57 +99,23 @@ private func simplifyOnce(_ graph: inout Graph) throws -> Bool {
         let node = graph.nodes[k]
         guard node.outputs.count == 1 else { continue }
         let out = node.outputs[0]
-        let outType = graph.type(of: out)
-        func producer(of v: ValueID) -> Node? {
-            guard let p = producers[v], !removed.contains(p) else { return nil }
-            return graph.nodes[p]
-        }
-        func canBypass(to v: ValueID) -> Bool {
-            // A graph output may only be redirected onto a plain node output.
-            !graph.outputs.contains(out) || (!graph.inputs.contains(v) && graph.initializers[v] == nil && !graph.outputs.contains(v))
-        }
-        func bypass(to v: ValueID) {
-            graph.replaceUses(of: out, with: v)
-            removed.insert(k)
+        let snapshot = graph, gone = removed
+        let context = RuleContext(graph: snapshot, producer: { v in
+            guard let p = producers[v], !gone.contains(p) else { return nil }
+            return snapshot.nodes[p]
+        }, output: out)
+        for rule in simplificationRules {
+            guard let rewrite = rule.apply(node, context) else { continue }
+            switch rewrite {
+            case .bypass(let v):
+                graph.replaceUses(of: out, with: v)
+                removed.insert(k)
+            case .replace(let op, let inputs):
+                graph.nodes[k].op = op
+                graph.nodes[k].inputs = inputs
+            }
             changed = true
-        }
-        switch node.op {
-        case .identity:
-            if canBypass(to: node.inputs[0]) { bypass(to: node.inputs[0]) }
-        case .movement(.reshape(let shape)):
-            let x = node.inputs[0]
-            if graph.type(of: x).shape.ints == shape, canBypass(to: x) {
-                bypass(to: x)
-            } else if let inner = producer(of: x), case .movement(.reshape) = inner.op {
-                graph.nodes[k].inputs[0] = inner.inputs[0]
-                changed = true
-            }
-        case .movement(.transpose(let perm)):
-            let x = node.inputs[0]
-            if perm == Array(perm.indices), canBypass(to: x) {
-                bypass(to: x)
-            } else if let inner = producer(of: x), case .movement(.transpose(let innerPerm)) = inner.op {
-                // out[i] = x[perm[i]] = in[innerPerm[perm[i]]]
-                graph.nodes[k].op = .transpose(perm: perm.map { innerPerm[$0] })
-                graph.nodes[k].inputs[0] = inner.inputs[0]
-                changed = true
-            }
-        case .mul, .div, .add, .sub:
-            let neutral: Float = { if case .mul = node.op { return 1 }; if case .div = node.op { return 1 }; return 0 }()
-            let candidates: [(keep: ValueID, constant: ValueID)] = {
-                switch node.op {
-                case .mul, .add: return [(node.inputs[0], node.inputs[1]), (node.inputs[1], node.inputs[0])]
-                default: return [(node.inputs[0], node.inputs[1])]
-                }
-            }()
-            for (keep, c) in candidates {
-                guard let t = graph.initializers[c], graph.type(of: keep) == outType, t.dtype.isFloatingPoint,
-                      t.floats.allSatisfy({ $0 == neutral }), canBypass(to: keep) else { continue }
-                bypass(to: keep)
-                break
-            }
-        default:
-            continue
+            break
         }
     }
     if !removed.isEmpty {
