@@ -19,18 +19,10 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(subject): \(message)" }
 }
 
-/// The IR dtype of an ONNX `TensorProto.DataType` code, or nil for types the IR lacks.
+/// The IR dtype of an ONNX `TensorProto.DataType` code, or nil for types the IR lacks (the
+/// inverse of `DType.exportDataType`, the one dtype table).
 func importDType(_ code: Int32) -> DType? {
-    switch Onnx_TensorProto.DataType(rawValue: Int(code)) {
-    case .float: .float32
-    case .float16: .float16
-    case .bfloat16: .bfloat16
-    case .int64: .int64
-    case .int32: .int32
-    case .uint8: .uint8
-    case .bool: .bool
-    default: nil
-    }
+    DType.allCases.first { Int32($0.exportDataType.rawValue) == code }
 }
 
 /// The ONNX spelling of a data type code (`DOUBLE`, `STRING`, …) for error messages.
