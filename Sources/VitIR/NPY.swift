@@ -57,7 +57,9 @@ extension Tensor {
             shape.append(d)
         }
         let dataStart = headerStart + headerLength
-        let needed = shape.reduce(1, *) * dtype.byteSize
+        guard let needed = Checked.byteCount(dims: shape, dtype) else {
+            throw NPYError(message: "shape \(shape) of \(dtype.rawValue) is too large (its byte size overflows)")
+        }
         guard bytes.count - dataStart == needed else {
             throw NPYError(message: "data holds \(bytes.count - dataStart) bytes, shape \(shape) of \(dtype.rawValue) needs \(needed)")
         }

@@ -3,8 +3,17 @@
 /// Each op's rule is `OpDefinition.inferTypes` in its family file (`Sources/VitIR/Ops/`);
 /// semantics follow the ONNX operator definitions (negative axes count from the end, numpy
 /// broadcasting, explicit pads as [begin..., end...]).
+///
+/// Every input and output has non-negative extents whose byte size is an `Int`, so kernels and
+/// planners may multiply extents of checked types without overflow.
 public func inferTypes(_ op: Op, _ inputs: [TensorType]) throws(ShapeRuleError) -> [TensorType] {
-    try op.definition.inferTypes(ShapeRuleInputs(inputs))
+    let outputs = try op.definition.inferTypes(ShapeRuleInputs(inputs))
+    for (k, t) in outputs.enumerated() {
+        guard let d = t.shape.ints, Checked.byteCount(dims: d, t.dtype) != nil else {
+            throw ShapeRuleError("output \(k) (\(t)) to have non-negative extents and a byte size that fits in 64 bits")
+        }
+    }
+    return outputs
 }
 
 /// A shape rule's view of its inputs: types, static dims, and the checks most rules share.
@@ -17,6 +26,9 @@ public struct ShapeRuleInputs: Sendable {
         var dims: [[Int]] = []
         for t in types {
             guard let d = t.shape.ints else { throw ShapeRuleError("static shapes (symbolic dimension in \(t.shape))") }
+            guard Checked.byteCount(dims: d, t.dtype) != nil else {
+                throw ShapeRuleError("inputs with non-negative extents and a byte size that fits in 64 bits, got \(t)")
+            }
             dims.append(d)
         }
         self.types = types
@@ -80,7 +92,8 @@ public struct CostShapes: Sendable {
     public func inputElements(_ i: Int) -> Int { inputs[i].reduce(1, *) }
 }
 
-func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+/// ⌈a / b⌉ for a ≥ 0, b > 0, without overflow.
+func ceilDiv(_ a: Int, _ b: Int) -> Int { a == 0 ? 0 : (a - 1) / b + 1 }
 
 /// Numpy broadcasting of two shapes.
 public func broadcast(_ a: [Int], _ b: [Int]) throws(ShapeRuleError) -> [Int] {
@@ -130,13 +143,19 @@ public func normalizeAxes(_ axes: [Int], rank: Int) throws(ShapeRuleError) -> [I
 }
 
 /// Element count of an ONNX Slice along one axis (starts/ends clamp, negative values wrap).
+/// Any `step` but 0 is accepted, `Int.min` included.
 public func sliceCount(extent: Int, start: Int, end: Int, step: Int) -> Int {
     let (s, e) = sliceBounds(extent: extent, start: start, end: end, step: step)
-    return step > 0 ? Swift.max(0, ceilDiv(e - s, step)) : Swift.max(0, ceilDiv(s - e, -step))
+    // Both bounds lie in [-1, extent], so their difference cannot overflow; the step's
+    // magnitude is taken as unsigned so that Int.min has one.
+    let span = step > 0 ? e - s : s - e
+    guard span > 0 else { return 0 }
+    return Int(UInt(span - 1) / step.magnitude) + 1
 }
 
 /// Clamped start and end of an ONNX Slice along one axis.
 public func sliceBounds(extent: Int, start: Int, end: Int, step: Int) -> (Int, Int) {
+    // A negative start or end plus a non-negative extent cannot overflow.
     var s = start < 0 ? start + extent : start
     var e = end < 0 ? end + extent : end
     if step > 0 {

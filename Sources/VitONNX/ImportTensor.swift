@@ -86,13 +86,9 @@ func importTensor(_ proto: Onnx_TensorProto, subject: String, files: ImportExter
         throw ImportError(subject: subject, message: "invalid dims \(proto.dims)")
     }
     let shape = proto.dims.map { Int($0) }
-    var count = 1
-    for d in shape {
-        let (p, overflow) = count.multipliedReportingOverflow(by: d)
-        guard !overflow else { throw ImportError(subject: subject, message: "element count of \(shape) overflows") }
-        count = p
+    guard let count = Checked.product(shape), let byteCount = Checked.byteCount(count, dt) else {
+        throw ImportError(subject: subject, message: "the byte size of \(dt.rawValue)\(shape) overflows")
     }
-    let byteCount = count * dt.byteSize
 
     if proto.dataLocation == .external {
         return try externalTensor(proto, dtype: dt, shape: shape, byteCount: byteCount, subject: subject, files: files)

@@ -366,3 +366,52 @@ fileprivate func onlyOp(_ g: Graph) -> Op? { g.nodes.count == 1 ? g.nodes[0].op 
         #expect(importError(crop).contains("tf_crop_and_resize"))
     }
 }
+
+/// Attribute and initializer values from a file that would overflow are import errors naming
+/// the node, not traps.
+@Suite struct ImportOverflowTests {
+    @Test func initializerWhoseByteSizeOverflowsIsAnError() {
+        var t = tensor("w", .float, dims: [Int(Int32.max), Int(Int32.max), Int(Int32.max)])
+        t.rawData = Data([0, 0, 0, 0])
+        let m = model(nodes: [node("Relu", ["w"], ["y"])], inputs: [], outputs: ["y"], initializers: [t])
+        #expect(importError(m).contains("overflows"))
+    }
+
+    @Test func resizeWithAnInfiniteOrHugeScaleIsAnError() {
+        for s: Float in [.infinity, 3e38] {
+            var scales = tensor("scales", .float, dims: [1])
+            scales.floatData = [s]
+            let m = model(opset: 19, nodes: [node("Resize", ["x", "", "scales"], ["y"])],
+                          inputs: [valueInfo("x", .float, [4])], outputs: ["y"], initializers: [scales])
+            let message = importError(m)
+            #expect(message.contains("Resize") && (message.contains("beyond 64 bits") || message.contains("overflow")), "\(message)")
+        }
+    }
+
+    @Test func resizeSizesWithEmptyAxesIsAnError() {
+        var sizes = int64s("sizes", [])
+        sizes.dims = [0]
+        let m = model(opset: 19, nodes: [node("Resize", ["x", "", "", "sizes"], ["y"],
+                                             ["axes": .ints([]), "keep_aspect_ratio_policy": .string("not_larger")])],
+                      inputs: [valueInfo("x", .float, [4])], outputs: ["y"], initializers: [sizes])
+        #expect(importError(m) != "no error")
+    }
+
+    @Test func convWithHugeDilationOrSameStrideIsAnError() {
+        let w = rawFloats("w", [1, 1, 1], dims: [1, 1, 3])
+        let dil = model(nodes: [node("Conv", ["x", "w"], ["y"], ["dilations": .ints([Int.max])])],
+                        inputs: [valueInfo("x", .float, [1, 1, 8])], outputs: ["y"], initializers: [w])
+        #expect(importError(dil).contains("overflow"))
+        let same = model(nodes: [node("Conv", ["x", "w"], ["y"], ["auto_pad": .string("SAME_UPPER"), "dilations": .ints([Int.max / 2])])],
+                         inputs: [valueInfo("x", .float, [1, 1, 8])], outputs: ["y"], initializers: [w])
+        #expect(importError(same).contains("overflow"))
+    }
+
+    @Test func sliceWithTheMostNegativeStepImports() throws {
+        let m = model(nodes: [node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"])],
+                      inputs: [valueInfo("x", .float, [10])], outputs: ["y"],
+                      initializers: [int64s("starts", [9]), int64s("ends", [Int64.min]), int64s("axes", [0]), int64s("steps", [Int64.min])])
+        let g = try importModel(m, baseDirectory: nil)
+        #expect(g.type(of: g.outputs[0]).shape.ints == [1])
+    }
+}

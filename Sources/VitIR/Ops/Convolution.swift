@@ -119,8 +119,8 @@ extension ConvolutionOp: OpDefinition {
         if x.count == 3, dims[2] != [w[0]] { throw ShapeRuleError("bias of shape [\(w[0])], got \(Shape(dims[2]))") }
         var o = [xs[0], w[0]]
         for i in 0..<s {
-            let span = (c.kernelShape[i] - 1) * c.dilations[i] + 1
-            let padded = xs[i + 2] + c.pads[i] + c.pads[i + s]
+            let span = try kernelSpan(c.kernelShape[i], c.dilations[i], axis: i)
+            let padded = try paddedExtent(xs[i + 2], c.pads[i], c.pads[i + s], axis: i)
             guard padded >= span else {
                 throw ShapeRuleError("padded input extent \(padded) on spatial axis \(i) ≥ dilated kernel extent \(span)")
             }
@@ -152,8 +152,11 @@ extension ConvolutionOp: OpDefinition {
         if x.count == 3, dims[2] != [m] { throw ShapeRuleError("bias of shape [\(m)], got \(Shape(dims[2]))") }
         var o = [xs[0], m]
         for i in 0..<s {
-            let e = c.strides[i] * (xs[i + 2] - 1) + c.outputPadding[i] + (c.kernelShape[i] - 1) * c.dilations[i] + 1
-                - c.pads[i] - c.pads[i + s]
+            let what = "the output extent on spatial axis \(i)"
+            let stretched = try checked(Checked.multiply(c.strides[i], xs[i + 2] - 1), what)
+            let span = try kernelSpan(c.kernelShape[i], c.dilations[i], axis: i)
+            let e = try checked(Checked.sum([stretched, c.outputPadding[i], span]).flatMap { Checked.subtract($0, c.pads[i]) }
+                .flatMap { Checked.subtract($0, c.pads[i + s]) }, what)
             guard e > 0 else { throw ShapeRuleError("a positive output extent on spatial axis \(i), got \(e)") }
             o.append(e)
         }
@@ -169,8 +172,8 @@ extension ConvolutionOp: OpDefinition {
         guard p.kernelShape.allSatisfy({ $0 >= 1 }) else { throw ShapeRuleError("positive kernel_shape, got \(p.kernelShape)") }
         var o = [xs[0], xs[1]]
         for i in 0..<s {
-            let span = (p.kernelShape[i] - 1) * p.dilations[i] + 1
-            let padded = xs[i + 2] + p.pads[i] + p.pads[i + s]
+            let span = try kernelSpan(p.kernelShape[i], p.dilations[i], axis: i)
+            let padded = try paddedExtent(xs[i + 2], p.pads[i], p.pads[i + s], axis: i)
             guard padded >= span else {
                 throw ShapeRuleError("padded input extent \(padded) on spatial axis \(i) ≥ dilated kernel extent \(span)")
             }
@@ -184,6 +187,17 @@ extension ConvolutionOp: OpDefinition {
         }
         return x.out(o)
     }
+}
+
+/// (kernel − 1)·dilation + 1, checked.
+private func kernelSpan(_ kernel: Int, _ dilation: Int, axis: Int) throws(ShapeRuleError) -> Int {
+    try checked(Checked.subtract(kernel, 1).flatMap { Checked.multiply($0, dilation) }.flatMap { Checked.add($0, 1) },
+                "the dilated kernel extent on spatial axis \(axis) (kernel \(kernel), dilation \(dilation))")
+}
+
+/// extent + begin pad + end pad, checked.
+private func paddedExtent(_ extent: Int, _ begin: Int, _ end: Int, axis: Int) throws(ShapeRuleError) -> Int {
+    try checked(Checked.sum([extent, begin, end]), "the padded extent on spatial axis \(axis) (pads \(begin), \(end))")
 }
 
 private func checkSpatialAttributes(_ s: Int, strides: [Int], pads: [Int], dilations: [Int]) throws(ShapeRuleError) {

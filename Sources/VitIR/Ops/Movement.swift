@@ -103,7 +103,9 @@ extension MovementOp: OpDefinition {
         case .range(let start, let limit, let delta, let dtype):
             try x.arity(0...0)
             guard delta != 0 else { throw ShapeRuleError("a non-zero delta") }
-            return x.out(dtype, [Swift.max(Int(((limit - start) / delta).rounded(.up)), 0)])
+            let count = try checked(Checked.integer(((limit - start) / delta).rounded(.up)),
+                                    "the element count of Range(\(start), \(limit), \(delta))")
+            return x.out(dtype, [Swift.max(count, 0)])
         case .concat(let axis):
             return try concatTypes(x, axis: axis)
         case .gather(let axis):
@@ -117,7 +119,8 @@ extension MovementOp: OpDefinition {
         case .reshape(let shape):
             try x.arity(1...1)
             guard shape.allSatisfy({ $0 >= 0 }) else { throw ShapeRuleError("a resolved target shape (no -1), got \(shape)") }
-            let n = x.dims[0].reduce(1, *), m = shape.reduce(1, *)
+            let n = x.dims[0].reduce(1, *)
+            let m = try checked(Checked.product(shape), "the element count of target shape \(shape)")
             guard n == m else {
                 throw ShapeRuleError("target shape \(Shape(shape)) with \(m) elements to match the input's \(n)")
             }
@@ -157,7 +160,9 @@ extension MovementOp: OpDefinition {
             guard repeats.count == d.count, repeats.allSatisfy({ $0 >= 0 }) else {
                 throw ShapeRuleError("\(d.count) non-negative repeats, got \(repeats)")
             }
-            return x.out(zip(d, repeats).map(*))
+            var o: [Int] = []
+            for (e, r) in zip(d, repeats) { o.append(try checked(Checked.multiply(e, r), "the tiled extent \(e) × \(r)")) }
+            return x.out(o)
         case .pad(let p):
             return try padTypes(x, p)
         }
@@ -177,7 +182,7 @@ extension MovementOp: OpDefinition {
             for j in 0..<r where j != a && d[j] != o[j] {
                 throw ShapeRuleError("equal extents off the concat axis; input \(i) \(Shape(d)) differs from \(Shape(dims[0])) on axis \(j)")
             }
-            o[a] += d[a]
+            o[a] = try checked(Checked.add(o[a], d[a]), "the concatenated extent on axis \(a)")
         }
         return x.out(o)
     }
@@ -200,7 +205,7 @@ extension MovementOp: OpDefinition {
         try x.arity(1...1)
         let d = x.dims[0]
         let a = try normalizeAxis(axis, rank: d.count)
-        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == d[a] else {
+        guard !sizes.isEmpty, sizes.allSatisfy({ $0 >= 0 }), Checked.sum(sizes) == d[a] else {
             throw ShapeRuleError("split sizes summing to \(d[a]) (extent of axis \(axis)), got \(sizes)")
         }
         return sizes.map { s in
@@ -232,7 +237,7 @@ extension MovementOp: OpDefinition {
         guard p.pads.count == 2 * r else { throw ShapeRuleError("\(2 * r) pads ([begin…, end…]), got \(p.pads.count)") }
         var o = d
         for i in 0..<r {
-            o[i] += p.pads[i] + p.pads[i + r]
+            o[i] = try checked(Checked.sum([o[i], p.pads[i], p.pads[i + r]]), "the padded extent on axis \(i)")
             guard o[i] >= 0 else { throw ShapeRuleError("a non-negative padded extent on axis \(i), got \(o[i])") }
             if p.mode == .reflect, p.pads[i] >= d[i] || p.pads[i + r] >= d[i] {
                 throw ShapeRuleError("reflect pads smaller than the extent \(d[i]) on axis \(i)")

@@ -85,8 +85,8 @@ extension SamplingOp: OpDefinition {
             guard r.sizes.count == dims[0].count, r.sizes.allSatisfy({ $0 > 0 }) else {
                 throw ShapeRuleError("\(dims[0].count) positive output sizes, got \(r.sizes)")
             }
-            if let sc = r.scales, sc.count != r.sizes.count || sc.contains(where: { !($0 > 0) }) {
-                throw ShapeRuleError("\(r.sizes.count) positive scales, got \(sc)")
+            if let sc = r.scales, sc.count != r.sizes.count || sc.contains(where: { !($0 > 0) || !$0.isFinite }) {
+                throw ShapeRuleError("\(r.sizes.count) positive finite scales, got \(sc)")
             }
             return x.out(r.sizes)
         case .gridSample:

@@ -48,8 +48,12 @@ extension NodeImport {
         case "SAME_UPPER", "SAME_LOWER":
             var begin: [Int] = [], end: [Int] = []
             for i in 0..<s {
-                let out = (x[i] + strides[i] - 1) / strides[i]
-                let total = Swift.max(0, (out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - x[i])
+                let out = x[i] == 0 ? 0 : (x[i] - 1) / strides[i] + 1
+                let needed = Checked.multiply(out - 1, strides[i])
+                    .flatMap { a in Checked.subtract(kernel[i], 1).flatMap { Checked.multiply($0, dilations[i]) }.flatMap { Checked.add(a, $0) } }
+                    .flatMap { Checked.add($0, 1) }.flatMap { Checked.subtract($0, x[i]) }
+                guard let needed else { throw fail("auto_pad \(autoPad) padding on spatial axis \(i) overflows (kernel \(kernel), strides \(strides), dilations \(dilations))") }
+                let total = Swift.max(0, needed)
                 let small = total / 2
                 if autoPad == "SAME_UPPER" { begin.append(small); end.append(total - small) }
                 else { begin.append(total - small); end.append(small) }
@@ -101,18 +105,32 @@ extension NodeImport {
         if let o = outputShape, o.count == s + 2 { outputShape = Array(o[2...]) }
         guard ["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"].contains(autoPad) else { throw fail("auto_pad='\(autoPad)' unsupported") }
         if outputShape == nil, autoPad.hasPrefix("SAME") {
-            outputShape = (0..<s).map { x[$0 + 2] * strides[$0] }
+            var shape: [Int] = []
+            for i in 0..<s {
+                guard let e = Checked.multiply(x[i + 2], strides[i]) else { throw fail("output extent \(x[i + 2]) × stride \(strides[i]) overflows") }
+                shape.append(e)
+            }
+            outputShape = shape
         }
         var pads: [Int]
         if let out = outputShape {
             guard out.count == s else { throw fail("output_shape must have \(s) spatial entries, got \(out)") }
             var begin: [Int] = [], end: [Int] = []
             for i in 0..<s {
-                let total = strides[i] * (x[i + 2] - 1) + outputPadding[i] + (kernel[i] - 1) * dilations[i] + 1 - out[i]
-                let half = Int((Double(total) / 2).rounded(.down))  // Python's total // 2
+                let span = Checked.subtract(kernel[i], 1).flatMap { Checked.multiply($0, dilations[i]) }
+                let stretched = Checked.multiply(strides[i], x[i + 2] - 1)
+                guard let span, let stretched,
+                      let total = Checked.sum([stretched, outputPadding[i], span, 1]).flatMap({ Checked.subtract($0, out[i]) }) else {
+                    throw fail("the total padding on spatial axis \(i) overflows (output_shape \(out), kernel \(kernel), strides \(strides))")
+                }
+                let half = total >> 1  // Python's total // 2 (floor division)
                 var b: Int, e: Int
                 if autoPad == "SAME_UPPER" { b = half; e = total - half } else { b = total - half; e = half }
-                if e < 0 { outputPadding[i] -= e; e = 0 }
+                if e < 0 {
+                    guard let p = Checked.subtract(outputPadding[i], e) else { throw fail("output_padding on spatial axis \(i) overflows") }
+                    outputPadding[i] = p
+                    e = 0
+                }
                 guard b >= 0 else { throw fail("output_shape \(out) needs a negative begin pad on spatial axis \(i); unrepresentable") }
                 begin.append(b); end.append(e)
             }

@@ -100,7 +100,9 @@ extension NodeImport {
             }
         }
         if let i = inferred {
-            let known = shape.enumerated().filter { $0.offset != i }.map(\.element).reduce(1, *)
+            guard let known = Checked.product(shape.enumerated().filter { $0.offset != i }.map(\.element)) else {
+                throw fail("shape \(requested) overflows")
+            }
             let total = x.reduce(1, *)
             guard known != 0, total % known == 0 else {
                 throw fail("cannot infer -1 in shape \(requested) for input \(x)")

@@ -45,8 +45,10 @@ extension ExportLowering {
         if let scales = r.scales {
             // ONNX derives the output extent as floor(input extent × scale), in float.
             let inShape = inputType(node, 0).shape.ints ?? []
-            for (i, (n, s)) in zip(inShape, scales).enumerated() where Int((Float(n) * s).rounded(.down)) != r.sizes[i] {
-                throw ExportError("Resize scales \(scales) give extent \(Int((Float(n) * s).rounded(.down))) on axis \(i), the node declares \(r.sizes[i]) (\(node.exportLabel))")
+            for (i, (n, s)) in zip(inShape, scales).enumerated() {
+                let extent = Checked.integer(Double((Float(n) * s).rounded(.down)))
+                guard extent != r.sizes[i] else { continue }
+                throw ExportError("Resize scales \(scales) give extent \(extent.map(String.init) ?? "beyond 64 bits") on axis \(i), the node declares \(r.sizes[i]) (\(node.exportLabel))")
             }
             inputs.append(constant(exportFloatVector(scales), node, "scales"))
         } else {
@@ -115,7 +117,10 @@ extension NodeImport {
             var full = Array(repeating: Float(1), count: r)
             for (k, a) in axes.enumerated() {
                 full[a] = sc[k]
-                sizes[a] = Int((Double(sc[k]) * Double(x[a])).rounded(.down))
+                guard let extent = Checked.integer((Double(sc[k]) * Double(x[a])).rounded(.down)) else {
+                    throw fail("scale \(sc[k]) on axis \(a) gives an output extent beyond 64 bits")
+                }
+                sizes[a] = extent
             }
             scales = full
         case (nil, let sz?):
@@ -125,10 +130,13 @@ extension NodeImport {
                 for (k, a) in axes.enumerated() { sizes[a] = sz[k] }
             case "not_larger", "not_smaller":
                 let ratios = axes.enumerated().map { Double(sz[$0.offset]) / Double(x[$0.element]) }
-                let scale = policy == "not_larger" ? ratios.min()! : ratios.max()!
+                guard let scale = policy == "not_larger" ? ratios.min() : ratios.max() else { throw fail("sizes without axes") }
                 var full = Array(repeating: Float(1), count: r)
                 for a in axes {
-                    sizes[a] = Int((scale * Double(x[a]) + 0.5).rounded(.down))
+                    guard let extent = Checked.integer((scale * Double(x[a]) + 0.5).rounded(.down)) else {
+                        throw fail("sizes \(sz) give an output extent beyond 64 bits on axis \(a)")
+                    }
+                    sizes[a] = extent
                     full[a] = Float(scale)
                 }
                 scales = full
