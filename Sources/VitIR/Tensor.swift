@@ -34,11 +34,15 @@ public final class TensorStorage: @unchecked Sendable {
 
     /// Maps a whole file read-only. Throws `StorageError` naming the path on failure.
     public static func map(path: String) throws(StorageError) -> TensorStorage {
-        let fd = open(path, O_RDONLY)
+        // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below.
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw StorageError(path: path, reason: "cannot open: \(errnoText())") }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw StorageError(path: path, reason: "cannot stat: \(errnoText())") }
+        guard (st.st_mode & S_IFMT) == S_IFREG else {
+            throw StorageError(path: path, reason: "not a regular file (a directory, device, FIFO or socket)")
+        }
         let length = Int(st.st_size)
         if length == 0 {
             return TensorStorage(adopting: .allocate(byteCount: 1, alignment: 64), byteCount: 0)

@@ -3,6 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import ONNXProto
 import VitIR
 
@@ -54,7 +57,9 @@ final class ImportExternalFiles {
         guard !location.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {
             throw ImportError(subject: subject, message: "external data location '\(location)' must be a relative path inside the model directory")
         }
-        let path = (baseDirectory.isEmpty ? "." : baseDirectory) + "/" + parts.joined(separator: "/")
+        let directory = baseDirectory.isEmpty ? "." : baseDirectory
+        let path = try confinedPath(directory + "/" + parts.joined(separator: "/"), inside: directory,
+                                    location: location, subject: subject)
         if let s = mapped[path] { return s }
         do {
             let s = try TensorStorage.map(path: path)
@@ -64,6 +69,29 @@ final class ImportExternalFiles {
             throw ImportError(subject: subject, message: "external data: \(error)")
         }
     }
+}
+
+/// The real path of `path` (every symlink resolved) when it lies inside the real path of
+/// `directory`; otherwise an error. A symlink pointing outside the model's directory would
+/// otherwise load a system file's bytes as weights.
+private func confinedPath(_ path: String, inside directory: String, location: String,
+                          subject: String) throws(ImportError) -> String {
+    func real(_ p: String) -> String? {
+        guard let r = realpath(p, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+    guard let root = real(directory) else {
+        throw ImportError(subject: subject, message: "model directory '\(directory)' cannot be resolved: \(String(cString: strerror(errno)))")
+    }
+    guard let resolved = real(path) else {
+        throw ImportError(subject: subject, message: "external data '\(location)' cannot be opened: \(String(cString: strerror(errno)))")
+    }
+    let prefix = root.hasSuffix("/") ? root : root + "/"
+    guard resolved.hasPrefix(prefix) else {
+        throw ImportError(subject: subject, message: "external data '\(location)' resolves to '\(resolved)', outside the model directory '\(root)'")
+    }
+    return resolved
 }
 
 /// Converts one ONNX `TensorProto` to a tensor.

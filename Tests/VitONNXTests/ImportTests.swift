@@ -274,6 +274,28 @@ fileprivate func onlyOp(_ g: Graph) -> Op? { g.nodes.count == 1 ? g.nodes[0].op 
         escape.externalData[0].value = "../weights.bin"
         #expect(importError(withWeight(escape), baseDirectory: dir.path).contains("inside the model directory"))
 
+        // A symlink inside the directory that points outside it is refused, as are a FIFO and
+        // a directory in the data's place (opening a FIFO must not block).
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("vitexport-outside-\(UUID().uuidString).bin")
+        try bytes.write(to: outside)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("link.bin").path, withDestinationPath: outside.path)
+        var linked = external(length: 12)
+        linked.externalData[0].value = "link.bin"
+        #expect(importError(withWeight(linked), baseDirectory: dir.path).contains("outside the model directory"))
+        try FileManager.default.createSymbolicLink(atPath: dir.appendingPathComponent("inner.bin").path, withDestinationPath: "weights.bin")
+        var inner = external(length: 12)
+        inner.externalData[0].value = "inner.bin"
+        #expect(try importModel(withWeight(inner), baseDirectory: dir.path).initializers.values.first?.floats == [1, 2, 3])
+        #expect(mkfifo(dir.appendingPathComponent("fifo.bin").path, 0o600) == 0)
+        var fifo = external(length: 12)
+        fifo.externalData[0].value = "fifo.bin"
+        #expect(importError(withWeight(fifo), baseDirectory: dir.path).contains("not a regular file"))
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("sub.bin"), withIntermediateDirectories: false)
+        var directory = external(length: 12)
+        directory.externalData[0].value = "sub.bin"
+        #expect(importError(withWeight(directory), baseDirectory: dir.path).contains("not a regular file"))
+
         // importModel(path:) resolves external data next to the file.
         let path = dir.appendingPathComponent("model.onnx")
         try withWeight(external(length: 12)).serializedData().write(to: path)
