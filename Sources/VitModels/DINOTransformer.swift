@@ -44,13 +44,13 @@ struct LevelLayout {
 /// detrex's `MLP`: `layers.<k>` linears with ReLU between them (none after the last).
 struct PerceptronModule {
     var name: String
-    var layers: [LinearModule]
+    var layers: [Linear]
 
     init(_ m: ModelContext, _ name: String, in inFeatures: Int, hidden: Int, out: Int, layers count: Int) throws {
         self.name = name
         layers = try m.scope(name) {
             try (0..<count).map { k in
-                try LinearModule(m, "layers.\(k)", in: k == 0 ? inFeatures : hidden, out: k == count - 1 ? out : hidden)
+                try Linear(m, "layers.\(k)", in: k == 0 ? inFeatures : hidden, out: k == count - 1 ? out : hidden)
             }
         }
     }
@@ -71,8 +71,8 @@ struct PerceptronModule {
 /// (ffn → D), added to the input.
 func feedForward(_ m: ModelContext, _ name: String, _ x: SymbolicTensor, hidden: Int) throws -> SymbolicTensor {
     try m.scope(name) {
-        let h = try linearLayer(m, "layers.0.0", x, out: hidden).relu()
-        return try linearLayer(m, "layers.1", h, out: x.dims[2]).add(x)
+        let h = try Linear(m, "layers.0.0", in: x.dims.last ?? 0, out: hidden)(x).relu()
+        return try Linear(m, "layers.1", in: h.dims.last ?? 0, out: x.dims[2])(h).add(x)
     }
 }
 
@@ -108,16 +108,16 @@ struct DINOHeads {
     /// `bbox_embed.<k>` for k in 0...L.
     var bboxEmbed: [PerceptronModule] = []
     /// `class_embed.<L − 1>`: the last decoder layer's classes.
-    var finalClass: LinearModule
+    var finalClass: Linear
     /// `class_embed.<L>`: the encoder proposals' classes.
-    var encoderClass: LinearModule
+    var encoderClass: Linear
 
     init(_ m: ModelContext, embedDim dim: Int, numClasses: Int, decoderLayers: Int) throws {
         for k in 0...decoderLayers {
             bboxEmbed.append(try PerceptronModule(m, "bbox_embed.\(k)", in: dim, hidden: dim, out: 4, layers: 3))
         }
-        finalClass = try LinearModule(m, "class_embed.\(decoderLayers - 1)", in: dim, out: numClasses)
-        encoderClass = try LinearModule(m, "class_embed.\(decoderLayers)", in: dim, out: numClasses)
+        finalClass = try Linear(m, "class_embed.\(decoderLayers - 1)", in: dim, out: numClasses)
+        encoderClass = try Linear(m, "class_embed.\(decoderLayers)", in: dim, out: numClasses)
     }
 }
 
@@ -179,7 +179,7 @@ func dinoTransformer(_ m: ModelContext, _ levels: [SymbolicTensor], config t: DI
         let (proposalLogits, proposalValid) = layout.proposals()
         let valid = m.tracer.constant(proposalValid, name: m.tracer.qualified("proposal_valid"))
         let kept = try m.tracer.apply(.where, [valid, memory, memory.scalar(0)])[0]
-        let projected = try linearLayer(m, "enc_output", kept, out: dim)
+        let projected = try Linear(m, "enc_output", in: kept.dims.last ?? 0, out: dim)(kept)
         let outputMemory = try LayerNormModule(m, "enc_output_norm", channels: dim, eps: t.layerNormEps)(projected)
         let classes = try heads.encoderClass(outputMemory)
         let proposals = m.tracer.constant(proposalLogits, name: m.tracer.qualified("proposals"))
