@@ -18,14 +18,6 @@ struct SupportTests {
         #expect(le.value == FNV1a.hash([0x02, 0x01, 0, 0, 0, 0, 0, 0] as [UInt8]))
     }
 
-    @Test("a tensor's content hash covers dtype, shape and bytes")
-    func contentHash() {
-        let a = Tensor([1, 2, 3, 4] as [Float], shape: [4])
-        #expect(a.contentHash == Tensor([1, 2, 3, 4] as [Float], shape: [4]).contentHash)
-        #expect(a.contentHash != Tensor([1, 2, 3, 4] as [Float], shape: [2, 2]).contentHash)
-        #expect(a.contentHash != Tensor([1, 2, 3, 5] as [Float], shape: [4]).contentHash)
-    }
-
     @Test("unique names: the base when free, else the first free base_k")
     func uniqueNames() {
         var taken: Set<String> = []
