@@ -173,12 +173,11 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// FNV-1a over dtype, shape and bytes: a cheap key for deduplicating constants.
     public var contentHash: UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ b: UInt8) { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-        for b in dtype.rawValue.utf8 { mix(b) }
-        for d in shape { for k in 0..<8 { mix(UInt8(truncatingIfNeeded: d >> (8 * k))) } }
-        for b in rawBytes { mix(b) }
-        return h
+        var h = FNV1a()
+        h.combine(dtype.rawValue.utf8)
+        for d in shape { h.combine(littleEndian: d) }
+        h.combine(rawBytes)
+        return h.value
     }
 
     public var description: String {

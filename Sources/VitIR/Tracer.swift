@@ -27,14 +27,7 @@ public final class Tracer {
     /// A full checkpoint-style key for `name` under the current scope.
     public func qualified(_ name: String) -> String { scope.isEmpty ? name : scope + "." + name }
 
-    private func uniqueName(_ base: String, in names: inout Set<String>) -> String {
-        if names.insert(base).inserted { return base }
-        var k = 1
-        while !names.insert("\(base)_\(k)").inserted { k += 1 }
-        return "\(base)_\(k)"
-    }
-
-    private func uniqueName(_ base: String) -> String { uniqueName(base, in: &valueNames) }
+    private func uniqueName(_ base: String) -> String { VitIR.uniqueName(base, in: &valueNames) }
 
     /// Declares a graph input.
     public func input(_ name: String, _ type: TensorType) -> SymbolicTensor {
@@ -93,7 +86,7 @@ public final class Tracer {
         } catch {
             throw TraceError(op: op.name, scope: scope, location: location, inputTypes: types, message: error.expected)
         }
-        let nodeName = uniqueName(name ?? qualified(op.name), in: &nodeNames)
+        let nodeName = VitIR.uniqueName(name ?? qualified(op.name), in: &nodeNames)
         var outs: [SymbolicTensor] = []
         for (k, t) in outTypes.enumerated() {
             let valueName = outTypes.count == 1 ? nodeName : "\(nodeName):\(k)"

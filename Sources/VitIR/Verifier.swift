@@ -5,10 +5,29 @@
 /// - each node's output types equal its op's shape rule applied to its input types;
 /// - initializer tensors match their value's declared type.
 public func verify(_ graph: Graph) throws(VerificationError) {
-    var problems: [String] = []
-    let n = graph.values.count
-    func valid(_ v: ValueID) -> Bool { v.index >= 0 && v.index < n }
+    var problems = nameProblems(graph)
+    var definitions = Definitions(graph)
+    for v in graph.inputs { definitions.define(v, by: "graph input", problems: &problems) }
+    for (v, t) in graph.initializers.sorted(by: { $0.key < $1.key }) {
+        definitions.define(v, by: "initializer", problems: &problems)
+        if definitions.isValid(v), t.type != graph.values[v.index].type {
+            problems.append("initializer '\(graph.values[v.index].name)' holds \(t.type) but its value is declared \(graph.values[v.index].type)")
+        }
+    }
+    for node in graph.nodes {
+        problems += nodeProblems(node, graph, definitions)
+        for v in node.outputs { definitions.define(v, by: nodeLabel(node), problems: &problems) }
+    }
+    for v in graph.outputs where !definitions.isDefined(v) {
+        problems.append("graph output \(definitions.isValid(v) ? "'\(graph.values[v.index].name)'" : v.description) is never defined")
+    }
+    if graph.outputs.isEmpty { problems.append("graph has no outputs") }
+    if !problems.isEmpty { throw VerificationError(problems: problems) }
+}
 
+/// Empty value names and value or node names used twice.
+private func nameProblems(_ graph: Graph) -> [String] {
+    var problems: [String] = []
     var names: [String: Int] = [:]
     for (i, v) in graph.values.enumerated() {
         if v.name.isEmpty { problems.append("value %\(i) has an empty name") }
@@ -19,52 +38,54 @@ public func verify(_ graph: Graph) throws(VerificationError) {
     for node in graph.nodes where !nodeNames.insert(node.name).inserted {
         problems.append("node name '\(node.name)' is used twice")
     }
+    return problems
+}
 
-    var defined = Array(repeating: false, count: n)
-    func define(_ v: ValueID, by what: String) {
-        guard valid(v) else { problems.append("\(what) defines unknown value \(v)"); return }
+/// Which values have been defined so far, walking the graph in order.
+private struct Definitions {
+    let graph: Graph
+    private var defined: [Bool]
+
+    init(_ graph: Graph) {
+        self.graph = graph
+        defined = Array(repeating: false, count: graph.values.count)
+    }
+
+    func isValid(_ v: ValueID) -> Bool { v.index >= 0 && v.index < defined.count }
+    func isDefined(_ v: ValueID) -> Bool { isValid(v) && defined[v.index] }
+
+    /// Marks `v` defined by `what`; an unknown value or a second definition is a problem.
+    mutating func define(_ v: ValueID, by what: String, problems: inout [String]) {
+        guard isValid(v) else { problems.append("\(what) defines unknown value \(v)"); return }
         if defined[v.index] { problems.append("value '\(graph.values[v.index].name)' is defined twice (again by \(what))") }
         defined[v.index] = true
     }
-    for v in graph.inputs { define(v, by: "graph input") }
-    for (v, t) in graph.initializers.sorted(by: { $0.key < $1.key }) {
-        define(v, by: "initializer")
-        if valid(v), t.type != graph.values[v.index].type {
-            problems.append("initializer '\(graph.values[v.index].name)' holds \(t.type) but its value is declared \(graph.values[v.index].type)")
-        }
+}
+
+private func nodeLabel(_ node: Node) -> String { "node '\(node.name)' (\(node.op.name), \(node.location))" }
+
+/// A node's inputs that are unknown or not yet defined; when all are defined, output types
+/// that differ from the op's shape rule (or a rule that rejects the inputs).
+private func nodeProblems(_ node: Node, _ graph: Graph, _ definitions: Definitions) -> [String] {
+    let label = nodeLabel(node)
+    var problems: [String] = []
+    var inputTypes: [TensorType] = []
+    for v in node.inputs {
+        guard definitions.isValid(v) else { problems.append("\(label) reads unknown value \(v)"); continue }
+        if !definitions.isDefined(v) { problems.append("\(label) reads '\(graph.values[v.index].name)' before it is defined") }
+        inputTypes.append(graph.values[v.index].type)
     }
-    for node in graph.nodes {
-        let label = "node '\(node.name)' (\(node.op.name), \(node.location))"
-        var inputTypes: [TensorType] = []
-        var inputsOK = true
-        for v in node.inputs {
-            if !valid(v) { problems.append("\(label) reads unknown value \(v)"); inputsOK = false; continue }
-            if !defined[v.index] {
-                problems.append("\(label) reads '\(graph.values[v.index].name)' before it is defined")
-                inputsOK = false
-            }
-            inputTypes.append(graph.values[v.index].type)
+    guard problems.isEmpty else { return problems }
+    do {
+        let expected = try inferTypes(node.op, inputTypes)
+        let declared = node.outputs.map { definitions.isValid($0) ? graph.values[$0.index].type : nil }
+        if expected.count != declared.count {
+            return ["\(label) has \(declared.count) outputs, its op produces \(expected.count)"]
         }
-        if inputsOK {
-            do {
-                let expected = try inferTypes(node.op, inputTypes)
-                let declared = node.outputs.map { valid($0) ? graph.values[$0.index].type : nil }
-                if expected.count != declared.count {
-                    problems.append("\(label) has \(declared.count) outputs, its op produces \(expected.count)")
-                } else {
-                    for (k, (e, d)) in zip(expected, declared).enumerated() where d != e {
-                        problems.append("\(label) output \(k) is declared \(d.map(\.description) ?? "?") but the shape rule gives \(e)")
-                    }
-                }
-            } catch {
-                problems.append("\(label) fails its shape rule: expected \(error.expected)")
-            }
+        return zip(expected, declared).enumerated().compactMap { k, pair in
+            pair.1 == pair.0 ? nil : "\(label) output \(k) is declared \(pair.1.map(\.description) ?? "?") but the shape rule gives \(pair.0)"
         }
-        for v in node.outputs { define(v, by: label) }
+    } catch {
+        return ["\(label) fails its shape rule: expected \(error.expected)"]
     }
-    for v in graph.outputs where !valid(v) || !defined[v.index] {
-        problems.append("graph output \(valid(v) ? "'\(graph.values[v.index].name)'" : v.description) is never defined")
-    }
-    if graph.outputs.isEmpty { problems.append("graph has no outputs") }
-    if !problems.isEmpty { throw VerificationError(problems: problems) }
 }

@@ -34,7 +34,7 @@ public func traceConvAttention(_ m: ModelContext, _ config: ModelConfig, _ c: Co
         return try m.tracer.apply(.maxPool(PoolAttributes(kernelShape: [2, 2], strides: [2, 2])), [x])[0]
     }
     let logits = try m.scope("head") {
-        try linear(m, "fc", features.reduceMean([2, 3], keepDims: false), out: c.numClasses)
+        try linear(m, "fc", features.reduceMean([2, 3], keepDims: false), out: c.numClasses, weightInit: .normal(std: 0.02))
     }
     try m.tracer.output("logits", logits)
     try m.tracer.output("features", features)

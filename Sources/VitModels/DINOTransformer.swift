@@ -44,13 +44,13 @@ struct LevelLayout {
 /// detrex's `MLP`: `layers.<k>` linears with ReLU between them (none after the last).
 struct PerceptronModule {
     var name: String
-    var layers: [LinearModule]
+    var layers: [Linear]
 
     init(_ m: ModelContext, _ name: String, in inFeatures: Int, hidden: Int, out: Int, layers count: Int) throws {
         self.name = name
         layers = try m.scope(name) {
             try (0..<count).map { k in
-                try LinearModule(m, "layers.\(k)", in: k == 0 ? inFeatures : hidden, out: k == count - 1 ? out : hidden)
+                try Linear(m, "layers.\(k)", in: k == 0 ? inFeatures : hidden, out: k == count - 1 ? out : hidden)
             }
         }
     }
@@ -71,8 +71,8 @@ struct PerceptronModule {
 /// (ffn → D), added to the input.
 func feedForward(_ m: ModelContext, _ name: String, _ x: SymbolicTensor, hidden: Int) throws -> SymbolicTensor {
     try m.scope(name) {
-        let h = try linearLayer(m, "layers.0.0", x, out: hidden).relu()
-        return try linearLayer(m, "layers.1", h, out: x.dims[2]).add(x)
+        let h = try Linear(m, "layers.0.0", in: x.dims.last ?? 0, out: hidden)(x).relu()
+        return try Linear(m, "layers.1", in: h.dims.last ?? 0, out: x.dims[2])(h).add(x)
     }
 }
 
@@ -108,16 +108,16 @@ struct DINOHeads {
     /// `bbox_embed.<k>` for k in 0...L.
     var bboxEmbed: [PerceptronModule] = []
     /// `class_embed.<L − 1>`: the last decoder layer's classes.
-    var finalClass: LinearModule
+    var finalClass: Linear
     /// `class_embed.<L>`: the encoder proposals' classes.
-    var encoderClass: LinearModule
+    var encoderClass: Linear
 
     init(_ m: ModelContext, embedDim dim: Int, numClasses: Int, decoderLayers: Int) throws {
         for k in 0...decoderLayers {
             bboxEmbed.append(try PerceptronModule(m, "bbox_embed.\(k)", in: dim, hidden: dim, out: 4, layers: 3))
         }
-        finalClass = try LinearModule(m, "class_embed.\(decoderLayers - 1)", in: dim, out: numClasses)
-        encoderClass = try LinearModule(m, "class_embed.\(decoderLayers)", in: dim, out: numClasses)
+        finalClass = try Linear(m, "class_embed.\(decoderLayers - 1)", in: dim, out: numClasses)
+        encoderClass = try Linear(m, "class_embed.\(decoderLayers)", in: dim, out: numClasses)
     }
 }
 
@@ -146,81 +146,122 @@ func dinoTransformer(_ m: ModelContext, _ levels: [SymbolicTensor], config t: DI
     let b = levels[0].dims[0]
     let dim = t.embedDim
     let layout = LevelLayout(shapes: levels.map { ($0.dims[2], $0.dims[3]) })
-    let posFeatures = dim / 2
 
     let position = try m.scope("transformer") {
         let levelEmbeds = try m.parameter("level_embeds", [layout.shapes.count, dim], .normal(std: 1))
         return try concat(layout.shapes.enumerated().map { l, shape in
-            let table = m.tracer.constant(Tensor(sinePositionTable(height: shape.0, width: shape.1, features: posFeatures),
+            let table = m.tracer.constant(Tensor(sinePositionTable(height: shape.0, width: shape.1, features: dim / 2),
                                                  shape: [1, shape.0 * shape.1, dim]), name: m.tracer.qualified("sine_position.\(l)"))
             return try table.add(levelEmbeds.slice(axis: 0, start: l, end: l + 1).unsqueeze([0]))
         }, axis: 1)
     }
-    var memory = try m.scope("transformer") {
+    let tokens = try m.scope("transformer") {
         try concat(levels.map { try $0.reshape([b, dim, -1]).transpose([0, 2, 1]) }, axis: 1)
     }
+    let memory = try m.scope("transformer.encoder") {
+        try dinoEncoder(m, tokens, position: position, layout: layout, config: t)
+    }
+    let selection = try m.scope("transformer") {
+        try selectProposals(m, memory, layout: layout, heads: heads, config: t, forced: forcedProposals)
+    }
+    let (states, references) = try m.scope("transformer") {
+        try dinoDecoder(m, memory: memory, initialReference: selection.initialReference, layout: layout,
+                        heads: heads, config: t, refineLast: refineLast)
+    }
+    return DINOTransformerOutputs(memory: memory, proposalScores: selection.scores, topkIndices: selection.indices,
+                                  initialReference: selection.initialReference, states: states, references: references)
+}
 
-    try m.scope("transformer.encoder") {
-        let referencePoints = m.tracer.constant(layout.encoderReferencePoints(), name: m.tracer.qualified("reference_points"))
-        for i in 0..<t.encoderLayers {
-            memory = try m.scope("layers.\(i)") {
-                var x = try multiScaleDeformableAttention(
-                    m, "attentions.0", query: memory, queryPos: position, value: memory,
-                    reference: .points(referencePoints), spatialShapes: layout.shapes,
-                    heads: t.numHeads, points: t.numPoints)
+/// The encoder's post-norm layers `layers.<i>` (scope: the caller's, `transformer.encoder`):
+/// deformable self-attention around each token's own point (query with `position`, value
+/// without), `norms.0`, FFN, `norms.1`. Returns the memory [B, S, D].
+private func dinoEncoder(_ m: ModelContext, _ tokens: SymbolicTensor, position: SymbolicTensor, layout: LevelLayout,
+                         config t: DINOTransformerConfig) throws -> SymbolicTensor {
+    let referencePoints = m.tracer.constant(layout.encoderReferencePoints(), name: m.tracer.qualified("reference_points"))
+    var memory = tokens
+    for i in 0..<t.encoderLayers {
+        memory = try m.scope("layers.\(i)") {
+            var x = try multiScaleDeformableAttention(
+                m, "attentions.0", query: memory, queryPos: position, value: memory,
+                reference: .points(referencePoints), spatialShapes: layout.shapes,
+                heads: t.numHeads, points: t.numPoints)
+            x = try LayerNormModule(m, "norms.0", channels: t.embedDim, eps: t.layerNormEps)(x)
+            x = try feedForward(m, "ffns.0", x, hidden: t.ffnDim)
+            return try LayerNormModule(m, "norms.1", channels: t.embedDim, eps: t.layerNormEps)(x)
+        }
+    }
+    return memory
+}
+
+/// The two-stage query selection's result.
+private struct ProposalSelection {
+    /// Each encoder token's maximum class logit [B, S].
+    var scores: SymbolicTensor
+    /// The selected tokens [B, Q] (int64): the top-k by `scores`, or the forced indices.
+    var indices: SymbolicTensor
+    /// The selected tokens' proposal boxes [B, Q, 4] (cx, cy, w, h, normalized).
+    var initialReference: SymbolicTensor
+}
+
+/// Two-stage proposals (scope: the caller's, `transformer`): memory zeroed at invalid
+/// proposals, `enc_output` + `enc_output_norm`, the heads' encoder entries; the top-Q tokens
+/// by their maximum class logit (or `forced`) and their boxes, head output + proposal logit
+/// through a sigmoid.
+private func selectProposals(_ m: ModelContext, _ memory: SymbolicTensor, layout: LevelLayout, heads: DINOHeads,
+                             config t: DINOTransformerConfig, forced: SymbolicTensor?) throws -> ProposalSelection {
+    let (b, dim) = (memory.dims[0], t.embedDim)
+    let (proposalLogits, proposalValid) = layout.proposals()
+    let valid = m.tracer.constant(proposalValid, name: m.tracer.qualified("proposal_valid"))
+    let kept = try m.tracer.apply(.where, [valid, memory, memory.scalar(0)])[0]
+    let projected = try Linear(m, "enc_output", in: kept.dims.last ?? 0, out: dim)(kept)
+    let outputMemory = try LayerNormModule(m, "enc_output_norm", channels: dim, eps: t.layerNormEps)(projected)
+    let classes = try heads.encoderClass(outputMemory)
+    let proposals = m.tracer.constant(proposalLogits, name: m.tracer.qualified("proposals"))
+    let coordinates = try heads.bboxEmbed[t.decoderLayers](outputMemory).add(proposals)
+    let scores = try classes.reduceMax([2], keepDims: false)
+    let topk = try forced ?? scores.topK(t.numQueries, axis: 1).indices                    // [B, Q]
+    let index = try topk.unsqueeze([2]).expand([b, t.numQueries, 4])
+    let selected = try m.tracer.apply(.gatherElements(axis: 1), [coordinates, index])[0]
+    return ProposalSelection(scores: scores, indices: topk, initialReference: try selected.sigmoid())
+}
+
+/// The decoder (scope: the caller's, `transformer`): learnt content queries `tgt_embed`;
+/// per layer `decoder.layers.<i>`, `query_pos = ref_point_head(sine(reference))`,
+/// self-attention, deformable cross-attention on `memory` around the reference box, FFN
+/// (post-norm); the reference is refined by `bbox_embed[i]` of the un-normed output (not
+/// after the last layer unless `refineLast`). Returns per layer the `decoder.norm`ed state
+/// and the refined reference.
+private func dinoDecoder(_ m: ModelContext, memory: SymbolicTensor, initialReference: SymbolicTensor,
+                         layout: LevelLayout, heads: DINOHeads, config t: DINOTransformerConfig,
+                         refineLast: Bool) throws -> (states: [SymbolicTensor], references: [SymbolicTensor]) {
+    let (b, dim) = (memory.dims[0], t.embedDim)
+    var output = try m.parameter("tgt_embed.weight", [t.numQueries, dim], .normal(std: 1))
+        .unsqueeze([0]).expand([b, t.numQueries, dim])
+    return try m.scope("decoder") {
+        let refPointHead = try PerceptronModule(m, "ref_point_head", in: 2 * dim, hidden: dim, out: dim, layers: 2)
+        let norm = try LayerNormModule(m, "norm", channels: dim, eps: t.layerNormEps)
+        let sine = BoxSineEmbedding(m, features: dim / 2)
+        var reference = initialReference
+        var states: [SymbolicTensor] = [], references: [SymbolicTensor] = []
+        for i in 0..<t.decoderLayers {
+            let queryPos = try refPointHead(sine(reference))
+            output = try m.scope("layers.\(i)") {
+                var x = try multiheadSelfAttention(m, "attentions.0", output, pos: queryPos, heads: t.numHeads)
                 x = try LayerNormModule(m, "norms.0", channels: dim, eps: t.layerNormEps)(x)
+                x = try multiScaleDeformableAttention(
+                    m, "attentions.1", query: x, queryPos: queryPos, value: memory,
+                    reference: .boxes(reference), spatialShapes: layout.shapes,
+                    heads: t.numHeads, points: t.numPoints)
+                x = try LayerNormModule(m, "norms.1", channels: dim, eps: t.layerNormEps)(x)
                 x = try feedForward(m, "ffns.0", x, hidden: t.ffnDim)
-                return try LayerNormModule(m, "norms.1", channels: dim, eps: t.layerNormEps)(x)
+                return try LayerNormModule(m, "norms.2", channels: dim, eps: t.layerNormEps)(x)
+            }
+            states.append(try norm(output))
+            if i < t.decoderLayers - 1 || refineLast {
+                reference = try heads.bboxEmbed[i](output).add(inverseSigmoid(reference)).sigmoid()
+                references.append(reference)
             }
         }
+        return (states, references)
     }
-
-    let (scores, topk, initialReference) = try m.scope("transformer") { () throws -> (SymbolicTensor, SymbolicTensor, SymbolicTensor) in
-        let (proposalLogits, proposalValid) = layout.proposals()
-        let valid = m.tracer.constant(proposalValid, name: m.tracer.qualified("proposal_valid"))
-        let kept = try m.tracer.apply(.where, [valid, memory, memory.scalar(0)])[0]
-        let projected = try linearLayer(m, "enc_output", kept, out: dim)
-        let outputMemory = try LayerNormModule(m, "enc_output_norm", channels: dim, eps: t.layerNormEps)(projected)
-        let classes = try heads.encoderClass(outputMemory)
-        let proposals = m.tracer.constant(proposalLogits, name: m.tracer.qualified("proposals"))
-        let coordinates = try heads.bboxEmbed[t.decoderLayers](outputMemory).add(proposals)
-        let scores = try classes.reduceMax([2], keepDims: false)
-        let topk = try forcedProposals ?? scores.topK(t.numQueries, axis: 1).indices                    // [B, Q]
-        let index = try topk.unsqueeze([2]).expand([b, t.numQueries, 4])
-        let selected = try m.tracer.apply(.gatherElements(axis: 1), [coordinates, index])[0]
-        return (scores, topk, try selected.sigmoid())
-    }
-
-    var states: [SymbolicTensor] = [], references: [SymbolicTensor] = []
-    try m.scope("transformer") {
-        var output = try m.parameter("tgt_embed.weight", [t.numQueries, dim], .normal(std: 1))
-            .unsqueeze([0]).expand([b, t.numQueries, dim])
-        try m.scope("decoder") {
-            let refPointHead = try PerceptronModule(m, "ref_point_head", in: 2 * dim, hidden: dim, out: dim, layers: 2)
-            let norm = try LayerNormModule(m, "norm", channels: dim, eps: t.layerNormEps)
-            let sine = BoxSineEmbedding(m, features: posFeatures)
-            var reference = initialReference
-            for i in 0..<t.decoderLayers {
-                let queryPos = try refPointHead(sine(reference))
-                output = try m.scope("layers.\(i)") {
-                    var x = try multiheadSelfAttention(m, "attentions.0", output, pos: queryPos, heads: t.numHeads)
-                    x = try LayerNormModule(m, "norms.0", channels: dim, eps: t.layerNormEps)(x)
-                    x = try multiScaleDeformableAttention(
-                        m, "attentions.1", query: x, queryPos: queryPos, value: memory,
-                        reference: .boxes(reference), spatialShapes: layout.shapes,
-                        heads: t.numHeads, points: t.numPoints)
-                    x = try LayerNormModule(m, "norms.1", channels: dim, eps: t.layerNormEps)(x)
-                    x = try feedForward(m, "ffns.0", x, hidden: t.ffnDim)
-                    return try LayerNormModule(m, "norms.2", channels: dim, eps: t.layerNormEps)(x)
-                }
-                states.append(try norm(output))
-                if i < t.decoderLayers - 1 || refineLast {
-                    reference = try heads.bboxEmbed[i](output).add(inverseSigmoid(reference)).sigmoid()
-                    references.append(reference)
-                }
-            }
-        }
-    }
-    return DINOTransformerOutputs(memory: memory, proposalScores: scores, topkIndices: topk, initialReference: initialReference,
-                                  states: states, references: references)
 }

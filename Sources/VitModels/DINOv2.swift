@@ -108,8 +108,8 @@ func layerScale(_ m: ModelContext, _ name: String, _ x: SymbolicTensor) throws -
 func swiGLUPacked(_ m: ModelContext, _ name: String, _ x: SymbolicTensor, hidden: Int) throws -> SymbolicTensor {
     try m.scope(name) {
         let c = x.dims.last ?? 0
-        let halves = try linear(m, "fc1", x, out: hidden).split(axis: -1, sizes: [hidden / 2, hidden / 2])
+        let halves = try linear(m, "fc1", x, out: hidden, weightInit: timmLinearInit).split(axis: -1, sizes: [hidden / 2, hidden / 2])
         let gate = try halves[0].mul(halves[0].sigmoid())
-        return try linear(m, "fc2", gate.mul(halves[1]), out: c)
+        return try linear(m, "fc2", gate.mul(halves[1]), out: c, weightInit: timmLinearInit)
     }
 }

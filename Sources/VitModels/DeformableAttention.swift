@@ -1,39 +1,6 @@
 import VitIR
 
-/// torch.nn.Linear's parameters, fetched once so a module applied several times (a head
-/// shared across decoder layers) has one initializer per key: `<name>.weight` [out, in] and
-/// `<name>.bias` [out]. Unset initialisers draw the weight from N(0, 1/in).
-struct LinearModule {
-    /// Module name, the scope its ops are traced under (relative to the caller's scope).
-    var name: String
-    var weight: SymbolicTensor
-    var bias: SymbolicTensor
-
-    init(_ m: ModelContext, _ name: String, in inFeatures: Int, out: Int,
-         weight: ParameterInit? = nil, bias: ParameterInit = .normal(std: 0.02)) throws {
-        self.name = name
-        (self.weight, self.bias) = try m.scope(name) {
-            (try m.parameter("weight", [out, inFeatures], weight ?? .normal(std: 1 / Float(max(inFeatures, 1)).squareRoot())),
-             try m.parameter("bias", [out], bias))
-        }
-    }
-
-    /// y = x · Wᵀ + b over the last axis.
-    func callAsFunction(_ x: SymbolicTensor, file: String = #fileID, line: Int = #line) throws -> SymbolicTensor {
-        try x.tracer.scope(name) {
-            try x.matmul(weight.transpose([1, 0], file: file, line: line), file: file, line: line).add(bias, file: file, line: line)
-        }
-    }
-}
-
-/// A linear layer used once.
-func linearLayer(_ m: ModelContext, _ name: String, _ x: SymbolicTensor, out: Int,
-                 weight: ParameterInit? = nil, bias: ParameterInit = .normal(std: 0.02),
-                 file: String = #fileID, line: Int = #line) throws -> SymbolicTensor {
-    try LinearModule(m, name, in: x.dims.last ?? 0, out: out, weight: weight, bias: bias)(x, file: file, line: line)
-}
-
-/// torch.nn.LayerNorm's parameters over the last axis, fetched once (see `LinearModule`).
+/// torch.nn.LayerNorm's parameters over the last axis, fetched once (see `Linear`).
 struct LayerNormModule {
     var name: String
     var weight: SymbolicTensor
@@ -83,13 +50,13 @@ func multiScaleDeformableAttention(_ m: ModelContext, _ name: String, query: Sym
         let levels = spatialShapes.count
         let headDim = dim / heads
         let q = try queryPos.map { try query.add($0) } ?? query
-        let v = try linearLayer(m, "value_proj", value, out: dim)
+        let v = try Linear(m, "value_proj", in: value.dims.last ?? 0, out: dim)(value)
 
         // Offsets of a few pixels, so that some samples fall outside their map.
-        let offsets = try linearLayer(m, "sampling_offsets", q, out: heads * levels * points * 2,
-                                      bias: .uniform(bound: 4))
+        let offsets = try Linear(m, "sampling_offsets", in: q.dims.last ?? 0, out: heads * levels * points * 2,
+                                 biasInit: .uniform(bound: 4))(q)
             .reshape([b, nq, heads, levels, points, 2])
-        let weights = try linearLayer(m, "attention_weights", q, out: heads * levels * points)
+        let weights = try Linear(m, "attention_weights", in: q.dims.last ?? 0, out: heads * levels * points)(q)
             .reshape([b, nq, heads, levels * points])
             .softmax(axis: -1)
 
@@ -128,7 +95,7 @@ func multiScaleDeformableAttention(_ m: ModelContext, _ name: String, query: Sym
         let attended = try stacked.mul(headWeights).reduceSum([3], keepDims: false)    // [B·heads, d, Nq]
             .reshape([b, dim, nq])
             .transpose([0, 2, 1])
-        return try linearLayer(m, "output_proj", attended, out: dim).add(query)
+        return try Linear(m, "output_proj", in: attended.dims.last ?? 0, out: dim)(attended).add(query)
     }
 }
 
@@ -157,6 +124,6 @@ func multiheadSelfAttention(_ m: ModelContext, _ name: String, _ x: SymbolicTens
         let (q, k, v) = projected
         let scores = try q.mul(Float((1 / Double(d)).squareRoot())).matmul(k.transpose([0, 1, 3, 2])).softmax(axis: -1)
         let mixed = try scores.matmul(v).transpose([0, 2, 1, 3]).reshape([b, n, dim])
-        return try linearLayer(m, "attn.out_proj", mixed, out: dim).add(x)
+        return try Linear(m, "attn.out_proj", in: mixed.dims.last ?? 0, out: dim)(mixed).add(x)
     }
 }

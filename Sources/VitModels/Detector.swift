@@ -96,19 +96,7 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
         let (gh, gw) = d.patchGrid(imageSize: config.imageSize)
         features = m.tracer.input("features", TensorType(.float32, [1, d.backbone.embedDim, gh, gw]))
     } else {
-        let image = m.tracer.input("image", TensorType(.float32, [1, d.backbone.inChannels, height, width]))
-        let channels = d.backbone.inChannels
-        let mean = m.tracer.constant(Tensor(d.pixelMean, shape: [1, channels, 1, 1]), name: "pixel_mean")
-        let std = m.tracer.constant(Tensor(d.pixelStd, shape: [1, channels, 1, 1]), name: "pixel_std")
-        var normalized = try image.sub(mean).div(std)
-        let padded = d.paddedImageSize(config.imageSize)
-        if padded != config.imageSize {
-            normalized = try m.scope("backbone.net.pad") {
-                try m.tracer.apply(.pad(PadAttributes(pads: [0, 0, 0, 0, 0, 0, padded[0] - height, padded[1] - width])),
-                                   [normalized])[0]
-            }
-        }
-        features = try m.scope(detectorBackbonePrefix) { try dinov2Backbone(m, d.backbone, image: normalized) }
+        features = try detectorBackbone(m, imageSize: config.imageSize, d)
         if debug { try m.tracer.output(DetectorDebugOutput.backbone, features) }
     }
 
@@ -133,18 +121,7 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
     let state = stages.states[last]
     let logits = try heads.finalClass(state)
     let boxes = try heads.bboxEmbed[last](state).add(inverseSigmoid(previous)).sigmoid()
-    if debug {
-        try m.tracer.output(DetectorDebugOutput.memory, stages.memory)
-        try m.tracer.output(DetectorDebugOutput.proposalScores, stages.proposalScores)
-        try m.tracer.output(DetectorDebugOutput.topkIndices, stages.topkIndices)
-        try m.tracer.output(DetectorDebugOutput.initialReference, stages.initialReference)
-        for i in 0..<t.decoderLayers {
-            try m.tracer.output(DetectorDebugOutput.state(i), stages.states[i])
-            try m.tracer.output(DetectorDebugOutput.reference(i), stages.references[i])
-        }
-        try m.tracer.output(DetectorDebugOutput.logits, logits)
-        try m.tracer.output(DetectorDebugOutput.boxes, boxes)
-    }
+    if debug { try outputTransformerStages(m, stages, logits: logits, boxes: boxes, decoderLayers: t.decoderLayers) }
 
     let detections = try m.scope("postprocess") {
         try postprocess(logits: logits, boxes: boxes, count: d.numDetections, imageSize: (height, width))
@@ -153,6 +130,44 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
     try m.tracer.output("scores", detections.scores)
     try m.tracer.output("labels", detections.labels)
     if debug { try m.tracer.output(DetectorDebugOutput.detectionIndex, detections.index) }
+}
+
+/// The graph input `image` [1, C, H, W], normalized by the configured pixel mean and std
+/// (constants `pixel_mean`, `pixel_std`), zero-padded at the bottom and right to the size the
+/// backbone needs (scope `backbone.net.pad`), through the DINOv2 backbone; returns its
+/// features [1, D, H/p, W/p].
+private func detectorBackbone(_ m: ModelContext, imageSize: [Int], _ d: DetectorConfig) throws -> SymbolicTensor {
+    let (height, width) = (imageSize[0], imageSize[1])
+    let image = m.tracer.input("image", TensorType(.float32, [1, d.backbone.inChannels, height, width]))
+    let channels = d.backbone.inChannels
+    let mean = m.tracer.constant(Tensor(d.pixelMean, shape: [1, channels, 1, 1]), name: "pixel_mean")
+    let std = m.tracer.constant(Tensor(d.pixelStd, shape: [1, channels, 1, 1]), name: "pixel_std")
+    var normalized = try image.sub(mean).div(std)
+    let padded = d.paddedImageSize(imageSize)
+    if padded != imageSize {
+        normalized = try m.scope("backbone.net.pad") {
+            try m.tracer.apply(.pad(PadAttributes(pads: [0, 0, 0, 0, 0, 0, padded[0] - height, padded[1] - width])),
+                               [normalized])[0]
+        }
+    }
+    return try m.scope(detectorBackbonePrefix) { try dinov2Backbone(m, d.backbone, image: normalized) }
+}
+
+/// The transformer's stages, then the last layer's logits and boxes, as the graph outputs
+/// `DetectorDebugOutput` names (memory, proposal scores, top-k indices, initial reference,
+/// per decoder layer its state and reference, logits, boxes).
+private func outputTransformerStages(_ m: ModelContext, _ stages: DINOTransformerOutputs, logits: SymbolicTensor,
+                                     boxes: SymbolicTensor, decoderLayers: Int) throws {
+    try m.tracer.output(DetectorDebugOutput.memory, stages.memory)
+    try m.tracer.output(DetectorDebugOutput.proposalScores, stages.proposalScores)
+    try m.tracer.output(DetectorDebugOutput.topkIndices, stages.topkIndices)
+    try m.tracer.output(DetectorDebugOutput.initialReference, stages.initialReference)
+    for i in 0..<decoderLayers {
+        try m.tracer.output(DetectorDebugOutput.state(i), stages.states[i])
+        try m.tracer.output(DetectorDebugOutput.reference(i), stages.references[i])
+    }
+    try m.tracer.output(DetectorDebugOutput.logits, logits)
+    try m.tracer.output(DetectorDebugOutput.boxes, boxes)
 }
 
 /// detrex `DINO.inference` and detectron2 `detector_postprocess` for one image: sigmoid

@@ -1,6 +1,7 @@
 import ConfigSchemas
 import Foundation
 import ModelZoo
+import VitIR
 
 /// A model configuration file (`Models/configs/*.json`), validated against
 /// `Schemas/model-config.schema.json` before it is decoded.
@@ -90,7 +91,7 @@ extension ModelConfig {
             throw ConfigError(source: source, problems: ["cannot decode: \(error)"])
         }
         config.source = source
-        config.fingerprint = String(fnv1aBytes(data), radix: 16)
+        config.fingerprint = String(FNV1a.hash(data), radix: 16)
         let relations = config.relationProblems()
         if !relations.isEmpty { throw ConfigError(source: source, problems: relations) }
         return config
@@ -130,12 +131,6 @@ extension ModelConfig {
         }
         return problems
     }
-}
-
-private func fnv1aBytes(_ data: Data) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in data { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
 }
 
 private func jsonErrorText(_ error: Error) -> String {

@@ -22,7 +22,7 @@ public struct SeededParameters: ParameterSource {
     public init(seed: UInt64) { self.seed = seed }
 
     public func tensor(for key: String, shape: [Int], initializer: ParameterInit) -> Tensor {
-        var rng = SplitMix64(seed: seed ^ fnv1a(key))
+        var rng = SplitMix64(seed: seed ^ FNV1a.hash(key))
         return Tensor.float32(shape) { p in
             for i in p.indices {
                 switch initializer {
@@ -56,12 +56,6 @@ public struct SplitMix64 {
         let u1 = max(nextUnit(), 1e-7), u2 = nextUnit()
         return (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
     }
-}
-
-func fnv1a(_ s: String) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
 }
 
 #if canImport(Glibc)

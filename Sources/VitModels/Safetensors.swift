@@ -204,14 +204,14 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
     let names = tensors.keys.sorted()
     var header: [String] = []
     if !metadata.isEmpty {
-        let items = metadata.keys.sorted().map { "\(jsonString($0)):\(jsonString(metadata[$0]!))" }
+        let items = metadata.keys.sorted().map { "\(jsonStringLiteral($0)):\(jsonStringLiteral(metadata[$0]!))" }
         header.append("\"__metadata__\":{\(items.joined(separator: ","))}")
     }
     var offset = 0
     for name in names {
         let t = tensors[name]!
         let code = SafetensorsFile.dtypes.first { $0.value == t.dtype }!.key
-        header.append("\(jsonString(name)):{\"dtype\":\"\(code)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}")
+        header.append("\(jsonStringLiteral(name)):{\"dtype\":\"\(code)\",\"shape\":[\(t.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(offset + t.byteCount)]}")
         offset += t.byteCount
     }
     var json = Array(("{" + header.joined(separator: ",") + "}").utf8)
@@ -221,22 +221,5 @@ public func writeSafetensors(_ tensors: [String: Tensor], metadata: [String: Str
     withUnsafeBytes(of: &n) { data.append(contentsOf: $0) }
     data.append(contentsOf: json)
     for name in names { data.append(contentsOf: tensors[name]!.rawBytes) }
-    try data.write(to: URL(fileURLWithPath: path), options: .atomic)
-}
-
-/// A JSON string literal for `s`.
-private func jsonString(_ s: String) -> String {
-    var out = "\""
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-        }
-    }
-    return out + "\""
+    try data.withUnsafeBytes { try writeFileAtomically($0, to: path) }
 }

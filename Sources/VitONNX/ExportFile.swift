@@ -71,28 +71,40 @@ public func writeModel(_ graph: Graph, to path: String, options: ExportOptions =
 
 @discardableResult
 func writeModel(_ graph: Graph, to path: String, options: ExportOptions, hooks: ExportWriteHooks) throws -> ExportReport {
-    let lowered = try lowerModel(graph, options: options)
-    let total = lowered.initializerBytes
-    let external: Bool
-    switch options.externalData {
-    case .always: external = true
-    case .automatic: external = total > protobufMessageLimit
-    case .never:
-        guard total <= protobufMessageLimit else {
-            throw ExportError("initializers total \(total) bytes, over protobuf's 2 GiB limit; export with external data")
-        }
-        external = false
-    }
+    let plan = try planModelFile(graph, path: path, options: options)
+    let (checker, modelBytes) = try commitModelFile(plan, options: options, hooks: hooks)
+    return ExportReport(path: path, externalDataPath: plan.sidecar.isEmpty ? nil : plan.sidecarPath,
+                        nodeCount: plan.model.graph.node.count, modelBytes: modelBytes,
+                        externalDataBytes: plan.sidecar.isEmpty ? 0 : plan.sidecarLength, opset: options.opset,
+                        irVersion: Int(plan.model.irVersion), checker: checker)
+}
 
-    let sidecarName = (path as NSString).lastPathComponent + ".data"
-    let sidecarPath = ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(sidecarName)
-    var model = lowered.model
-    var sidecarPlan: [(offset: Int, tensor: Tensor)] = []
+/// What `writeModel` writes: the model with every initializer either inline (`raw_data`) or
+/// referring to its place in the sidecar, and the sidecar's layout.
+struct ModelFilePlan {
+    var path: String
+    var model: Onnx_ModelProto
+    var sidecarName: String
+    var sidecarPath: String
+    /// Tensors in the sidecar at their (4096-aligned, increasing) offsets; empty: no sidecar.
+    var sidecar: [(offset: Int, tensor: Tensor)] = []
+    /// Sidecar bytes: the end of its last tensor.
     var sidecarLength = 0
+}
+
+/// Lowers `graph` and places its initializers: in the sidecar when the external-data policy
+/// says so and the tensor has at least `externalTensorThreshold` bytes, else inline. Touches
+/// no file.
+func planModelFile(_ graph: Graph, path: String, options: ExportOptions) throws -> ModelFilePlan {
+    let lowered = try lowerModel(graph, options: options)
+    let external = try usesExternalData(initializerBytes: lowered.initializerBytes, policy: options.externalData)
+    let sidecarName = (path as NSString).lastPathComponent + ".data"
+    var plan = ModelFilePlan(path: path, model: lowered.model, sidecarName: sidecarName,
+                             sidecarPath: ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(sidecarName))
     for (name, tensor) in lowered.initializers {
         var proto = exportTensorHeader(name, tensor)
         if external, tensor.byteCount >= externalTensorThreshold {
-            let offset = (sidecarLength + externalDataAlignment - 1) / externalDataAlignment * externalDataAlignment
+            let offset = (plan.sidecarLength + externalDataAlignment - 1) / externalDataAlignment * externalDataAlignment
             proto.dataLocation = .external
             proto.externalData = [("location", sidecarName), ("offset", String(offset)), ("length", String(tensor.byteCount))]
                 .map { key, value in
@@ -101,59 +113,83 @@ func writeModel(_ graph: Graph, to path: String, options: ExportOptions, hooks: 
                     entry.value = value
                     return entry
                 }
-            sidecarPlan.append((offset, tensor))
-            sidecarLength = offset + tensor.byteCount
+            plan.sidecar.append((offset, tensor))
+            plan.sidecarLength = offset + tensor.byteCount
         } else {
             proto.rawData = exportRawData(tensor)
         }
-        model.graph.initializer.append(proto)
+        plan.model.graph.initializer.append(proto)
     }
+    return plan
+}
 
-    var budget = WriteBudget(remaining: hooks.failAfterBytes)
-    var sidecarFile: TemporaryFile?
-    var modelFile: TemporaryFile?
-    let checker: CheckerStatus
-    let modelBytes: [UInt8]
-    do {
-        if !sidecarPlan.isEmpty {
-            let file = try TemporaryFile(destination: sidecarPath)
-            sidecarFile = file
-            var position = 0
-            for (offset, tensor) in sidecarPlan {
-                if offset > position { try file.writeZeros(offset - position, budget: &budget) }
-                #if _endian(big)
-                let data = exportRawData(tensor)
-                try data.withUnsafeBytes { try file.write($0, budget: &budget) }
-                #else
-                try file.write(tensor.rawBytes, budget: &budget)
-                #endif
-                position = offset + tensor.byteCount
-            }
-            try file.finish()
+/// Whether tensor data goes to a sidecar under `policy`, for initializers of `bytes` in total.
+private func usesExternalData(initializerBytes total: Int, policy: ExternalDataPolicy) throws -> Bool {
+    switch policy {
+    case .always: return true
+    case .automatic: return total > protobufMessageLimit
+    case .never:
+        guard total <= protobufMessageLimit else {
+            throw ExportError("initializers total \(total) bytes, over protobuf's 2 GiB limit; export with external data")
         }
-        checker = try runLibONNX(on: model, sidecarTemporaryPath: sidecarFile?.temporaryPath, options: options)
-        modelBytes = try model.serializedBytes()
-        let file = try TemporaryFile(destination: path)
+        return false
+    }
+}
+
+/// Writes `plan` to temporary files, runs libonnx on the finished model, and renames the
+/// sidecar, then the model, into place. Returns the checker's verdict and the model file's
+/// size. On any failure the temporary files are removed and no destination is created or
+/// changed (a model rename that fails after the sidecar's removes the new sidecar).
+private func commitModelFile(_ plan: ModelFilePlan, options: ExportOptions,
+                             hooks: ExportWriteHooks) throws -> (CheckerStatus, Int) {
+    var budget = WriteBudget(remaining: hooks.failAfterBytes)
+    var sidecarFile: AtomicFile?
+    var modelFile: AtomicFile?
+    do {
+        if !plan.sidecar.isEmpty {
+            let file = try AtomicFile(destination: plan.sidecarPath)
+            sidecarFile = file
+            try writeSidecar(plan.sidecar, to: file, budget: &budget)
+        }
+        let checker = try runLibONNX(on: plan.model, sidecarTemporaryPath: sidecarFile?.temporaryPath, options: options)
+        let modelBytes: [UInt8] = try plan.model.serializedBytes()
+        let file = try AtomicFile(destination: plan.path)
         modelFile = file
-        try modelBytes.withUnsafeBytes { try file.write($0, budget: &budget) }
+        try modelBytes.withUnsafeBytes { try budget.write($0, to: file) }
         try file.finish()
         if let sidecarFile { try sidecarFile.commit() }
         do {
             try file.commit()
         } catch {
-            if sidecarFile != nil { unlink(sidecarPath) }
+            if sidecarFile != nil { unlink(plan.sidecarPath) }
             throw error
         }
+        return (checker, modelBytes.count)
     } catch {
         modelFile?.discard()
         sidecarFile?.discard()
+        if let error = error as? FileWriteError { throw ExportError(error.message) }
         throw error
     }
+}
 
-    return ExportReport(path: path, externalDataPath: sidecarPlan.isEmpty ? nil : sidecarPath,
-                        nodeCount: model.graph.node.count, modelBytes: modelBytes.count,
-                        externalDataBytes: sidecarPlan.isEmpty ? 0 : sidecarLength, opset: options.opset,
-                        irVersion: Int(model.irVersion), checker: checker)
+/// Writes the sidecar's tensors at their offsets (zero padding between them), then finishes it.
+private func writeSidecar(_ layout: [(offset: Int, tensor: Tensor)], to file: AtomicFile, budget: inout WriteBudget) throws {
+    var position = 0
+    for (offset, tensor) in layout {
+        if offset > position {
+            try budget.spend(offset - position)
+            try file.writeZeros(offset - position)
+        }
+        #if _endian(big)
+        let data = exportRawData(tensor)
+        try data.withUnsafeBytes { try budget.write($0, to: file) }
+        #else
+        try budget.write(tensor.rawBytes, to: file)
+        #endif
+        position = offset + tensor.byteCount
+    }
+    try file.finish()
 }
 
 /// Runs libonnx on the model about to be written. With external data, `location` entries
@@ -190,83 +226,12 @@ struct WriteBudget {
         if n > r { throw ExportError("write failed: injected failure after \(r) more bytes") }
         remaining = r - n
     }
-}
 
-/// A file created under a temporary name beside its destination (`.<name>.tmp-XXXXXX`) and
-/// renamed onto it by `commit`.
-final class TemporaryFile {
-    let destination: String
-    let temporaryPath: String
-    private var descriptor: Int32
-
-    init(destination: String) throws(ExportError) {
-        let directory = (destination as NSString).deletingLastPathComponent
-        let name = (destination as NSString).lastPathComponent
-        let template = (directory.isEmpty ? "." : directory) + "/.\(name).tmp-XXXXXX"
-        var buffer = Array(template.utf8CString)
-        let fd = buffer.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw ExportError("cannot create a temporary file for \(destination): \(String(cString: strerror(errno)))")
-        }
-        descriptor = fd
-        temporaryPath = String(decoding: buffer.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        self.destination = destination
-        fchmod(fd, 0o644)
+    /// Spends `bytes.count`, then appends `bytes` to `file`.
+    mutating func write(_ bytes: UnsafeRawBufferPointer, to file: AtomicFile) throws {
+        try spend(bytes.count)
+        try file.write(bytes)
     }
-
-    func write(_ bytes: UnsafeRawBufferPointer, budget: inout WriteBudget) throws(ExportError) {
-        var offset = 0
-        while offset < bytes.count {
-            let chunk = min(bytes.count - offset, 1 << 24)
-            try budget.spend(chunk)
-            let n = posixWrite(descriptor, bytes.baseAddress! + offset, chunk)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ExportError("cannot write \(temporaryPath): \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
-    }
-
-    func writeZeros(_ count: Int, budget: inout WriteBudget) throws(ExportError) {
-        let zeros = UnsafeMutableRawBufferPointer.allocate(byteCount: count, alignment: 1)
-        defer { zeros.deallocate() }
-        zeros.initializeMemory(as: UInt8.self, repeating: 0)
-        try write(UnsafeRawBufferPointer(zeros), budget: &budget)
-    }
-
-    /// Flushes to disk and closes the descriptor.
-    func finish() throws(ExportError) {
-        guard descriptor >= 0 else { return }
-        let synced = fsync(descriptor) == 0
-        let syncError = errno
-        let closed = close(descriptor) == 0
-        descriptor = -1
-        guard synced, closed else {
-            throw ExportError("cannot finish \(temporaryPath): \(String(cString: strerror(synced ? errno : syncError)))")
-        }
-    }
-
-    /// Renames the finished temporary file onto the destination.
-    func commit() throws(ExportError) {
-        guard rename(temporaryPath, destination) == 0 else {
-            throw ExportError("cannot rename \(temporaryPath) to \(destination): \(String(cString: strerror(errno)))")
-        }
-    }
-
-    /// Closes (if open) and removes the temporary file.
-    func discard() {
-        if descriptor >= 0 { close(descriptor); descriptor = -1 }
-        unlink(temporaryPath)
-    }
-}
-
-private func posixWrite(_ fd: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, bytes, count)
-    #else
-    Darwin.write(fd, bytes, count)
-    #endif
 }
 
 extension ExportReport: CustomStringConvertible {

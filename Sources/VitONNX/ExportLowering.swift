@@ -90,14 +90,7 @@ struct ExportLowering {
 
     func inputType(_ node: Node, _ i: Int) -> TensorType { graph.type(of: node.inputs[i]) }
 
-    /// `base`, or `base_1`, `base_2`, … when `base` is in `taken`; inserts the result.
-    private static func unique(_ base: String, in taken: inout Set<String>) -> String {
-        if taken.insert(base).inserted { return base }
-        var k = 1
-        while !taken.insert("\(base)_\(k)").inserted { k += 1 }
-        return "\(base)_\(k)"
-    }
-    private mutating func unique(_ base: String) -> String { Self.unique(base, in: &takenValueNames) }
+    private mutating func unique(_ base: String) -> String { uniqueName(base, in: &takenValueNames) }
 
     /// An initializer for a static input, named `<node name>.<role>`.
     mutating func constant(_ tensor: Tensor, _ node: Node, _ role: String) -> String {
@@ -124,7 +117,7 @@ struct ExportLowering {
     mutating func emit(_ opType: String, _ inputs: [String], _ outputs: [String],
                                _ attributes: [Onnx_AttributeProto] = [], node: Node, step: String? = nil) {
         var proto = Onnx_NodeProto()
-        proto.name = step.map { Self.unique("\(node.name)/decomposed/\($0)", in: &takenNodeNames) } ?? node.name
+        proto.name = step.map { uniqueName("\(node.name)/decomposed/\($0)", in: &takenNodeNames) } ?? node.name
         proto.opType = opType
         proto.input = inputs
         proto.output = outputs

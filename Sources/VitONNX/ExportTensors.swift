@@ -2,21 +2,6 @@ import Foundation
 import ONNXProto
 import VitIR
 
-extension DType {
-    /// `TensorProto.DataType` code of this element type.
-    var exportDataType: Onnx_TensorProto.DataType {
-        switch self {
-        case .float32: .float
-        case .float16: .float16
-        case .bfloat16: .bfloat16
-        case .int64: .int64
-        case .int32: .int32
-        case .uint8: .uint8
-        case .bool: .bool
-        }
-    }
-}
-
 /// `TypeProto` of a tensor value: element type and fixed (`dim_value`) or symbolic
 /// (`dim_param`) dimensions.
 func exportTypeProto(_ type: TensorType) -> Onnx_TypeProto {

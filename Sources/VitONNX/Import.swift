@@ -135,9 +135,7 @@ final class ModelImporter {
             var name = proto.name
             if name.isEmpty || generatedNodeNames.contains(name) {
                 let base = name.isEmpty ? "\(proto.opType)_\(index)" : name
-                name = base
-                var k = 1
-                while nodeNames.contains(name) || generatedNodeNames.contains(name) { name = "\(base)_\(k)"; k += 1 }
+                name = uniqueName(base) { nodeNames.contains($0) || generatedNodeNames.contains($0) }
             }
             generatedNodeNames.insert(name)
             var node = NodeImport(proto: proto, name: name, index: index, importer: self)
@@ -159,7 +157,7 @@ final class ModelImporter {
         guard case .tensorType(let tt)? = vi.type.value else {
             throw ImportError(subject: subject, message: "only tensor inputs are supported (not sequences, maps or optionals)")
         }
-        guard let dt = importDType(tt.elemType) else {
+        guard let dt = DType(onnxDataType: tt.elemType) else {
             throw ImportError(subject: subject, message: "dtype \(importTypeName(tt.elemType)) unsupported")
         }
         var declared: [Int?]? = nil
@@ -199,7 +197,7 @@ final class ModelImporter {
     /// the type the IR derived.
     func checkDeclared(_ vi: Onnx_ValueInfoProto, against type: TensorType, subject: String) throws(ImportError) {
         guard case .tensorType(let tt)? = vi.type.value else { return }
-        if tt.hasElemType, tt.elemType != 0, importDType(tt.elemType) != type.dtype {
+        if tt.hasElemType, tt.elemType != 0, DType(onnxDataType: tt.elemType) != type.dtype {
             throw ImportError(subject: subject, message: "declared \(importTypeName(tt.elemType)), the IR derives \(type.dtype.rawValue)")
         }
         guard tt.hasShape else { return }
@@ -215,13 +213,7 @@ final class ModelImporter {
     }
 
     /// A fresh value name derived from `base`, unique in the graph and among ONNX names.
-    func freshValueName(_ base: String) -> String {
-        var name = base
-        var k = 1
-        while valueNames.contains(name) { name = "\(base)_\(k)"; k += 1 }
-        valueNames.insert(name)
-        return name
-    }
+    func freshValueName(_ base: String) -> String { uniqueName(base, in: &valueNames) }
 }
 
 private func declaredText(_ dims: [Int?]) -> String {

@@ -22,12 +22,6 @@ public struct ImportError: Error, CustomStringConvertible, Sendable {
     public var description: String { "\(subject): \(message)" }
 }
 
-/// The IR dtype of an ONNX `TensorProto.DataType` code, or nil for types the IR lacks (the
-/// inverse of `DType.exportDataType`, the one dtype table).
-func importDType(_ code: Int32) -> DType? {
-    DType.allCases.first { Int32($0.exportDataType.rawValue) == code }
-}
-
 /// The ONNX spelling of a data type code (`DOUBLE`, `STRING`, …) for error messages.
 func importTypeName(_ code: Int32) -> String {
     guard let t = Onnx_TensorProto.DataType(rawValue: Int(code)) else { return "data type \(code)" }
@@ -106,7 +100,7 @@ public func importTensor(_ proto: Onnx_TensorProto, baseDirectory: String? = nil
 }
 
 func importTensor(_ proto: Onnx_TensorProto, subject: String, files: ImportExternalFiles) throws(ImportError) -> Tensor {
-    guard let dt = importDType(proto.dataType) else {
+    guard let dt = DType(onnxDataType: proto.dataType) else {
         throw ImportError(subject: subject, message: "dtype \(importTypeName(proto.dataType)) unsupported (the IR has float32, float16, bfloat16, int64, int32, uint8, bool)")
     }
     guard !proto.hasSegment else { throw ImportError(subject: subject, message: "segmented tensors unsupported") }

@@ -96,7 +96,7 @@ private func tensorType(of info: Onnx_ValueInfoProto) throws -> TensorType {
     guard case .tensorType(let tensor)? = info.type.value else {
         throw LibONNXError("value '\(info.name)' is not a tensor")
     }
-    guard let dtype = importDType(tensor.elemType) else {
+    guard let dtype = DType(onnxDataType: tensor.elemType) else {
         throw LibONNXError("value '\(info.name)' has element type \(tensor.elemType), which vitexport does not represent")
     }
     guard tensor.hasShape else { return TensorType(dtype, Shape([Dim.symbol("?unranked")])) }

@@ -2,7 +2,7 @@
 /// and output, initializers omitted (their count shows in the node label), nodes clustered
 /// by top-level scope. Deterministic for a given graph.
 public func dotDump(_ graph: Graph) -> String {
-    func q(_ s: String) -> String { quoted(s, keepingBackslashN: true) }
+    func q(_ s: String) -> String { jsonStringLiteral(s, keepingBackslashN: true) }
     let producers = graph.producers()
     var lines = ["digraph \(q(graph.name)) {", "  rankdir=TB;", "  node [fontname=\"Helvetica\", fontsize=10];"]
     for i in graph.inputs {

@@ -10,7 +10,7 @@
 ///                  "flops", "flops_by_scope": {scope: n}},
 ///      "metadata": {key: text}}
 public func jsonDump(_ graph: Graph) -> String {
-    func str(_ s: String) -> String { quoted(s, keepingBackslashN: false) }
+    func str(_ s: String) -> String { jsonStringLiteral(s) }
     func value(_ id: ValueID) -> String {
         let t = graph.type(of: id)
         let shape = t.shape.dims.map { d in d.value.map(String.init) ?? str(d.description) }.joined(separator: ", ")
@@ -47,29 +47,4 @@ public func jsonDump(_ graph: Graph) -> String {
     out += "  \"metadata\": " + object(graph.metadata.sorted { $0.key < $1.key }.map { ($0.key, str($0.value)) }) + "\n"
     out += "}\n"
     return out
-}
-
-/// A double-quoted string with JSON escapes. With `keepingBackslashN`, the two characters
-/// `\n` already in `s` pass through (Graphviz line breaks in labels).
-func quoted(_ s: String, keepingBackslashN: Bool) -> String {
-    var out = "\""
-    var chars = Array(s.unicodeScalars)[...]
-    while let c = chars.popFirst() {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\":
-            if keepingBackslashN, chars.first == "n" { out += "\\n"; chars.removeFirst() } else { out += "\\\\" }
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        case "\r": out += "\\r"
-        default:
-            if c.value < 0x20 {
-                let hex = String(c.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            } else {
-                out.unicodeScalars.append(c)
-            }
-        }
-    }
-    return out + "\""
 }

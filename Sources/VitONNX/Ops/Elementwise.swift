@@ -112,7 +112,7 @@ extension NodeImport {
     /// Cast-6+: `to` must name an IR dtype; `saturate` (Cast-19) only affects float8 targets.
     fileprivate mutating func cast() throws(ImportError) {
         guard let to = try int("to") else { throw fail("missing required attribute 'to'") }
-        guard let dt = importDType(Int32(truncatingIfNeeded: to)) else {
+        guard let dt = DType(onnxDataType: Int32(truncatingIfNeeded: to)) else {
             throw fail("cast to \(importTypeName(Int32(truncatingIfNeeded: to))) unsupported (not an IR dtype)")
         }
         _ = try int("saturate")
