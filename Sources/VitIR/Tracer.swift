@@ -11,7 +11,24 @@ public final class Tracer {
     private var valueNames: Set<String> = []
     private var nodeNames: Set<String> = []
 
-    public init(name: String) { graph = Graph(name: name) }
+    /// No traced value, and no sum of initializers, may exceed this.
+    public var budget: MemoryBudget
+    /// Bytes of the initializers added so far.
+    public private(set) var initializerBytes = 0
+
+    public init(name: String, budget: MemoryBudget = .physicalDefault) {
+        graph = Graph(name: name)
+        self.budget = budget
+    }
+
+    /// Reserves room for a parameter of `type` named `name` (under the current scope) before
+    /// it is created: its size and the initializers' total must stay within the budget.
+    public func reserveParameter(_ name: String, _ type: TensorType) throws(MemoryBudgetError) {
+        let bytes = type.shape.ints.flatMap { Checked.byteCount(dims: $0, type.dtype) }
+        try budget.check(bytes, "parameter '\(qualified(name))' \(type)")
+        try budget.check(bytes.flatMap { Checked.add(initializerBytes, $0) },
+                         "the parameters up to '\(qualified(name))' (\(formatBytes(initializerBytes)) before it)")
+    }
 
     /// The dotted module path currently open (`backbone.blocks.3.attn`).
     public var scope: String { scopeStack.joined(separator: ".") }
@@ -47,6 +64,7 @@ public final class Tracer {
     public func constant(_ tensor: Tensor, name: String) -> SymbolicTensor {
         let id = graph.addValue(name: uniqueName(name), type: tensor.type)
         graph.initializers[id] = tensor
+        initializerBytes += tensor.byteCount
         return SymbolicTensor(id: id, type: tensor.type, tracer: self)
     }
 
@@ -85,6 +103,13 @@ public final class Tracer {
             outTypes = try inferTypes(op, types)
         } catch {
             throw TraceError(op: op.name, scope: scope, location: location, inputTypes: types, message: error.expected)
+        }
+        for t in outTypes {
+            do {
+                try budget.check(t.shape.ints.flatMap { Checked.byteCount(dims: $0, t.dtype) }, "its output \(t)")
+            } catch {
+                throw TraceError(op: op.name, scope: scope, location: location, inputTypes: types, message: error.description)
+            }
         }
         let nodeName = VitIR.uniqueName(name ?? qualified(op.name), in: &nodeNames)
         var outs: [SymbolicTensor] = []

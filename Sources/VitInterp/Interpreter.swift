@@ -22,10 +22,14 @@ public struct Interpreter: Sendable {
         public var checkFinite: Bool
         /// Record the wall time spent per op name in `Result.profile`.
         public var profile: Bool
+        /// A run whose largest value or planned peak (`plannedMemory`) exceeds this is refused
+        /// before anything is allocated.
+        public var budget: MemoryBudget
 
-        public init(checkFinite: Bool = false, profile: Bool = false) {
+        public init(checkFinite: Bool = false, profile: Bool = false, budget: MemoryBudget = .physicalDefault) {
             self.checkFinite = checkFinite
             self.profile = profile
+            self.budget = budget
         }
     }
 
@@ -43,6 +47,9 @@ public struct Interpreter: Sendable {
     }
 
     public func run(feeds: [String: Tensor], options: Options = Options()) throws(InterpreterError) -> Result {
+        do { try checkMemory(graph, budget: options.budget) } catch {
+            throw InterpreterError(site: .graph, message: error.description)
+        }
         try checkFeeds(feeds)
         var env = [Tensor?](repeating: nil, count: graph.values.count)
         var remaining = graph.useCounts()

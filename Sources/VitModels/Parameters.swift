@@ -80,6 +80,7 @@ public struct ModelContext {
     /// A parameter named `name` under the current scope (its checkpoint key).
     public func parameter(_ name: String, _ shape: [Int], _ initializer: ParameterInit) throws -> SymbolicTensor {
         let key = tracer.qualified(name)
+        try tracer.reserveParameter(name, TensorType(.float32, Shape(shape)))
         let t = try parameters.tensor(for: key, shape: shape, initializer: initializer)
         return tracer.parameter(name, t)
     }
