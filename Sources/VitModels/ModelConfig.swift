@@ -80,7 +80,7 @@ extension ModelConfig {
     public static func parse(_ data: Data, source: String) throws -> ModelConfig {
         let json: JSONValue
         do { json = try JSONValue.parse(data) } catch {
-            throw ConfigError(source: source, problems: ["not valid JSON: \(jsonErrorText(error))"])
+            throw ConfigError(source: source, problems: ["not valid JSON: \(error)"])
         }
         let problems = try schemaValidator().validate(json)
         if !problems.isEmpty { throw ConfigError(source: source, problems: problems) }
@@ -131,11 +131,4 @@ extension ModelConfig {
         }
         return problems
     }
-}
-
-private func jsonErrorText(_ error: Error) -> String {
-    if case DecodingError.dataCorrupted(let ctx) = error {
-        return (ctx.underlyingError as NSError?)?.userInfo[NSDebugDescriptionErrorKey] as? String ?? ctx.debugDescription
-    }
-    return "\(error)"
 }

@@ -92,7 +92,7 @@ public struct SafetensorsFile: Sendable {
         -> ([String: SafetensorsEntry], [String: String]) {
         let json: JSONValue
         do { json = try JSONValue.parse(bytes) } catch {
-            throw SafetensorsError(path: path, problems: ["header is not valid JSON"])
+            throw SafetensorsError(path: path, problems: ["header is not valid JSON: \(error)"])
         }
         guard case .object(let object) = json else {
             throw SafetensorsError(path: path, problems: ["header is \(json.summary), expected a JSON object"])
