@@ -13,8 +13,9 @@ let package = Package(
         .library(name: "VitIR", targets: ["VitIR"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // Exact: Sources/ONNXProto is what this version's protoc-gen-swift generates.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // The graph IR: dtypes, shapes, tensors, the closed op set with its shape rules,
