@@ -81,7 +81,11 @@ def main() -> int:
     generated = {name: make() for name, make in OUTPUTS.items()}
     if not args:
         for name, text in generated.items():
-            (ROOT / name).write_text(text, encoding="utf-8", newline="")
+            path = ROOT / name
+            if path.exists() and path.read_bytes() == text.encode("utf-8"):
+                print(f"{name} is up to date")  # not rewritten, so SwiftPM does not recompile it
+                continue
+            path.write_text(text, encoding="utf-8", newline="")
             print(f"wrote {name}")
         return 0
     stale = []
