@@ -11,6 +11,12 @@ cd "$(dirname "$0")/.."
 venv=.venv
 py="$venv/bin/python"
 
+# A venv whose base Python has gone (upgraded or removed) is recreated.
+if [ -x "$py" ] && ! "$py" -c "" 2>/dev/null; then
+  echo "setup: $venv no longer runs (its base Python changed?); recreating it"
+  rm -rf "$venv"
+fi
+
 packages=(libonnx-dev libprotobuf-dev libopenblas-dev protobuf-compiler pkg-config)
 # `python3 -m venv` needs ensurepip, which Debian ships separately in python3-venv.
 if [ ! -x "$py" ] && ! python3 -c "import ensurepip" 2>/dev/null; then packages+=(python3-venv); fi
