@@ -48,6 +48,9 @@ def embedded_configs() -> str:
     configs = sorted((ROOT / "Models/configs").glob("*.json"), key=lambda p: p.stem)
     if not configs:
         sys.exit("error: no Models/configs/*.json to embed")
+    for p in configs:
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", p.stem):
+            sys.exit(f"error: {p.relative_to(ROOT)}: a configuration name may use only letters, digits, '.', '_' and '-'")
     entries = "".join(f'        "{p.stem}": {swift_literal(p)},\n' for p in configs)
     return (header("Models/configs/*.json") +
             "extension ModelZoo {\n"
