@@ -13,8 +13,9 @@ let package = Package(
         .library(name: "VitIR", targets: ["VitIR"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // Exact: Sources/ONNXProto is what this version's protoc-gen-swift generates.
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // The graph IR: dtypes, shapes, tensors, the closed op set with its shape rules,
@@ -29,15 +30,15 @@ let package = Package(
         .target(name: "VitPasses", dependencies: ["VitIR", "VitInterp"]),
         // Model configurations, layers and model definitions.
         .target(name: "VitModels", dependencies: ["VitIR", "ModelZoo", "ConfigSchemas"]),
-        // Committed model configurations (Models/) and JSON schemas (Schemas/) as resources.
+        // Committed model configurations (Models/configs) and the model-config schema (Schemas/),
+        // embedded as generated Swift source (Tools/gen-embedded.py) rather than resource bundles,
+        // so the executable needs no files beside it.
         .target(name: "ModelZoo", path: "Models",
-                exclude: ["README.md"],
-                sources: ["ModelZoo.swift"],
-                resources: [.copy("configs")]),
+                exclude: ["README.md", "configs"],
+                sources: ["ModelZoo.swift", "EmbeddedConfigs.swift"]),
         .target(name: "ConfigSchemas", path: "Schemas",
-                exclude: ["onnx.proto", "README.md", "graph-dump.schema.json"],
-                sources: ["ConfigSchemas.swift"],
-                resources: [.copy("model-config.schema.json")]),
+                exclude: ["onnx.proto", "README.md", "graph-dump.schema.json", "model-config.schema.json"],
+                sources: ["ConfigSchemas.swift", "EmbeddedSchemas.swift"]),
         // Generated swift-protobuf types for Schemas/onnx.proto (Tools/gen-onnx-proto.sh).
         .target(name: "ONNXProto", dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // libonnx's checker and strict shape inference behind a plain C header.

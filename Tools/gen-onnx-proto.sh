@@ -5,18 +5,16 @@
 #   Tools/gen-onnx-proto.sh --check   regenerate into a temp dir, diff against the committed file;
 #                                     exit 1 when they differ (CI runs this)
 #
-# Tools: `protoc` from PATH (Debian protobuf-compiler) and swift-protobuf's `protoc-gen-swift`
-# at the version Package.resolved pins (1.39.0). Set PROTOC_GEN_SWIFT=/path/to/protoc-gen-swift
-# to use a prebuilt plugin; otherwise the script builds it, first as a dependency product of this
-# package, then, failing that, from a clone of swift-protobuf at the pinned tag.
+# Tools: `protoc` from PATH (Debian protobuf-compiler) and swift-protobuf's `protoc-gen-swift`,
+# built from the swift-protobuf package this package pins (Package.swift, Package.resolved).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PROTO_DIR="$ROOT/Schemas"
 OUT_DIR="$ROOT/Sources/ONNXProto"
 GENERATED="onnx.pb.swift"
-SWIFT_PROTOBUF_TAG="1.39.0"
-SWIFT_PROTOBUF_GIT="${SWIFT_PROTOBUF_GIT:-/opt/swift-packages/apple/swift-protobuf.git}"
+# The swift-protobuf version Package.swift pins exactly; the committed file is its output.
+SWIFT_PROTOBUF_VERSION="1.39.0"
 
 mode="write"
 case "${1:-}" in
@@ -30,23 +28,19 @@ command -v protoc >/dev/null || { echo "error: protoc not found (apt-get install
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-plugin="${PROTOC_GEN_SWIFT:-}"
-if [[ -z "$plugin" ]]; then
-  scratch="$ROOT/.build-protoc-gen-swift"
-  if (cd "$ROOT" && swift build -c release --scratch-path "$scratch" --product protoc-gen-swift >&2); then
-    plugin="$scratch/release/protoc-gen-swift"
-  else
-    echo "note: building protoc-gen-swift from $SWIFT_PROTOBUF_GIT at $SWIFT_PROTOBUF_TAG" >&2
-    git clone --quiet --depth 1 --branch "$SWIFT_PROTOBUF_TAG" "$SWIFT_PROTOBUF_GIT" "$TMP/swift-protobuf"
-    (cd "$TMP/swift-protobuf" && swift build -c release --product protoc-gen-swift >&2)
-    plugin="$TMP/swift-protobuf/.build/release/protoc-gen-swift"
-  fi
+# Built in this package's own build directory, so CI's `swift build` has already compiled
+# SwiftProtobuf and only the plugin's targets are added.
+if ! (cd "$ROOT" && swift build --product protoc-gen-swift) >"$TMP/build.log" 2>&1; then
+  tail -n 20 "$TMP/build.log" >&2
+  echo "error: cannot build protoc-gen-swift from the pinned swift-protobuf package (swift build --product protoc-gen-swift failed)" >&2
+  exit 2
 fi
-[[ -x "$plugin" ]] || { echo "error: protoc-gen-swift not executable: $plugin" >&2; exit 2; }
+plugin="$(cd "$ROOT" && swift build --show-bin-path)/protoc-gen-swift"
+[[ -x "$plugin" ]] || { echo "error: swift build --product protoc-gen-swift left no executable at $plugin" >&2; exit 2; }
 
 version="$("$plugin" --version 2>/dev/null || true)"
-if [[ "$version" != *"$SWIFT_PROTOBUF_TAG"* ]]; then
-  echo "error: protoc-gen-swift reports '$version', expected $SWIFT_PROTOBUF_TAG" >&2
+if [[ "$version" != *"$SWIFT_PROTOBUF_VERSION"* ]]; then
+  echo "error: protoc-gen-swift reports '$version', expected $SWIFT_PROTOBUF_VERSION (Package.resolved pins another swift-protobuf?)" >&2
   exit 2
 fi
 

@@ -1,52 +1,96 @@
 #!/usr/bin/env bash
-# The project's test command (README, CI). Builds, runs every Swift test suite (with ONNX's
-# own node conformance cases generated from the pip onnx package), then the outside judges:
-# regenerated protobuf code must equal the committed code, configs must satisfy python's
+# The project's test command (README, CI). Builds; checks that regenerated protobuf code and
+# embedded configurations equal the committed ones and that a copy of the binary works outside
+# the build directory; runs every Swift test suite (with ONNX's own node conformance cases
+# generated from the pip onnx package); then the outside judges: configs must satisfy python's
 # jsonschema, and exported test models must pass onnx's full checker and match onnxruntime.
+#
+# Every step runs under a time limit so a hang fails within CI's budget. Temporary files go to
+# a fresh directory removed on exit; set VITEXPORT_TEST_WORKDIR to keep them in a directory of
+# your own instead. Python runs from the project virtualenv that Tools/setup.sh creates.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-work="${VITEXPORT_TEST_WORKDIR:-$(mktemp -d /tmp/vitexport-test.XXXXXX)}"
-mkdir -p "$work"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+py="$root/.venv/bin/python"
+[ -x "$py" ] || { echo "error: $py not found; run Tools/setup.sh first" >&2; exit 2; }
+if [ -n "${VITEXPORT_TEST_WORKDIR:-}" ]; then
+  work="$VITEXPORT_TEST_WORKDIR"
+  mkdir -p "$work"
+else
+  work="$(mktemp -d /tmp/vitexport-test.XXXXXX)"
+  trap 'rm -rf "$work"' EXIT
+fi
 step_start=$SECONDS
 # Prints the previous step's duration, then the next step's title.
 step() { echo "   ($((SECONDS - step_start)) s)"; step_start=$SECONDS; echo "== $*"; }
+# `limit SECONDS command...` runs the command, failing it when it takes longer than SECONDS
+# (TERM, then KILL 30 s later for a command that ignores TERM). timeout(1) runs the command in
+# a process group of its own, which Ctrl-C does not reach, and bash defers traps while a
+# foreground command runs; so the command runs in the background and INT/TERM are forwarded.
+running=""
+trap '[ -z "$running" ] || kill -TERM "$running" 2>/dev/null; exit 130' INT TERM
+limit() {
+  local seconds=$1 status=0
+  shift
+  timeout --kill-after=30 "$seconds" "$@" &
+  running=$!
+  wait "$running" || status=$?
+  running=""
+  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then echo "error: timed out after ${seconds} s: $*" >&2; fi
+  return "$status"
+}
 
 echo "== swift build"
-swift build
+limit 1200 swift build
 
 step "generated ONNX protobuf code is current (Tools/gen-onnx-proto.sh --check)"
-Tools/gen-onnx-proto.sh --check
+limit 900 Tools/gen-onnx-proto.sh --check
 
-step "model configurations against Schemas/model-config.schema.json (python jsonschema)"
-python3 Tools/validate_configs.py
-
-step "ONNX node conformance cases (pip onnx) for the allow-list"
-python3 Tools/gen-conformance-cases.py "$work/conformance-cases" >/dev/null
-
-step "swift test"
-VITEXPORT_CONFORMANCE_DIR="$work/conformance-cases" swift test
+step "embedded configurations and schema are current (Tools/gen-embedded.py --check)"
+limit 60 "$py" Tools/gen-embedded.py --check
 
 bin="$(swift build --show-bin-path)/vitexport"
 
+step "the binary is self-contained: a copy run from / lists every model and exports one"
+mkdir -p "$work/portable"
+cp "$bin" "$work/portable/vitexport"
+limit 120 env --chdir=/ "$work/portable/vitexport" models >"$work/portable/models.txt"
+for config in Models/configs/*.json; do
+  name="$(basename "$config" .json)"
+  grep -q "^$name[: ]" "$work/portable/models.txt" || { echo "error: the copied binary does not list $name" >&2; exit 1; }
+done
+limit 300 env --chdir=/ "$work/portable/vitexport" onnx -m tiny-convattn -o "$work/portable/tiny-convattn.onnx" >/dev/null
+test -s "$work/portable/tiny-convattn.onnx"
+echo "a copy of the binary outside the build directory lists $(wc -l <"$work/portable/models.txt") models and exports tiny-convattn"
+
+step "model configurations against Schemas/model-config.schema.json (python jsonschema)"
+limit 120 "$py" Tools/validate_configs.py
+
+step "ONNX node conformance cases (pip onnx) for the allow-list"
+limit 600 "$py" Tools/gen-conformance-cases.py "$work/conformance-cases" >/dev/null
+
+step "swift test"
+limit 2400 env VITEXPORT_CONFORMANCE_DIR="$work/conformance-cases" swift test
+
 step "exports at opsets 16-21: onnx full_check + onnxruntime parity"
-python3 Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 16,17,18,20,21 --workdir "$work/parity-tiny"
+limit 600 "$py" Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 16,17,18,20,21 --workdir "$work/parity-tiny"
 # The detector with the fixture's trained-like weights: seeded weights leave proposal scores
 # near-tied (gaps ~1e-6), where runtimes legitimately order the top-k differently.
-python3 Tools/onnx_parity.py --vitexport "$bin" --model dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors \
+limit 900 "$py" Tools/onnx_parity.py --vitexport "$bin" --model dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors \
   --opsets 16,17,18,20,21 --workdir "$work/parity-dino-tiny"
-python3 Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 17 --external-data --workdir "$work/parity-external"
+limit 600 "$py" Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 17 --external-data --workdir "$work/parity-external"
 
 step "DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
-python3 Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
+limit 900 "$py" Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
 
 step "detector (dino-tiny): onnxruntime on the export vs the PyTorch reference fixture"
-"$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --debug-outputs -o "$work/dino-tiny.onnx" >/dev/null
-python3 Tools/check_onnx.py "$work/dino-tiny.onnx"
-python3 Tools/detector_parity.py --onnx "$work/dino-tiny.onnx" --reference Tests/Fixtures/detector/dino-tiny.reference.safetensors
+limit 600 "$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --debug-outputs -o "$work/dino-tiny.onnx" >/dev/null
+limit 300 "$py" Tools/check_onnx.py "$work/dino-tiny.onnx"
+limit 600 "$py" Tools/detector_parity.py --onnx "$work/dino-tiny.onnx" --reference Tests/Fixtures/detector/dino-tiny.reference.safetensors
 
 step "deterministic export"
-"$bin" onnx -m dino-tiny -o "$work/a.onnx" >/dev/null
-"$bin" onnx -m dino-tiny -o "$work/b.onnx" >/dev/null
+limit 600 "$bin" onnx -m dino-tiny -o "$work/a.onnx" >/dev/null
+limit 600 "$bin" onnx -m dino-tiny -o "$work/b.onnx" >/dev/null
 cmp "$work/a.onnx" "$work/b.onnx"
 echo "two exports are byte-identical"
 

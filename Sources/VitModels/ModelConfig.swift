@@ -68,7 +68,7 @@ extension ModelConfig {
             }
             return try parse(data, source: nameOrPath)
         }
-        guard let url = ModelZoo.url(named: nameOrPath), let data = try? Data(contentsOf: url) else {
+        guard let data = ModelZoo.data(named: nameOrPath) else {
             let known = ModelZoo.names.joined(separator: ", ")
             throw ConfigError(source: nameOrPath, problems: ["no embedded model by that name (embedded: \(known)); pass a path to a .json file for others"])
         }
@@ -98,10 +98,7 @@ extension ModelConfig {
     }
 
     static func schemaValidator() throws -> JSONSchemaValidator {
-        guard let url = ConfigSchemas.modelConfig, let data = try? Data(contentsOf: url) else {
-            throw ConfigError(source: "model-config.schema.json", problems: ["the embedded schema is missing from this build"])
-        }
-        return JSONSchemaValidator(schema: try JSONValue.parse(data))
+        JSONSchemaValidator(schema: try JSONValue.parse(ConfigSchemas.modelConfig))
     }
 
     /// Constraints between keys, each naming the key, the value and what would fix it.
