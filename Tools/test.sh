@@ -63,6 +63,9 @@ limit 300 env --chdir=/ "$work/portable/vitexport" onnx -m tiny-convattn -o "$wo
 test -s "$work/portable/tiny-convattn.onnx"
 echo "a copy of the binary outside the build directory lists $(wc -l <"$work/portable/models.txt") models and exports tiny-convattn"
 
+step "no hand-written function over 100 lines (Tools/function_lengths.py)"
+limit 60 "$py" Tools/function_lengths.py --top 0
+
 step "model configurations against Schemas/model-config.schema.json (python jsonschema)"
 limit 120 "$py" Tools/validate_configs.py
 
