@@ -11,7 +11,7 @@ public protocol StrictParameterSource: ParameterSource {
 }
 
 /// A checkpoint that does not fit the model, with every problem listed.
-public struct CheckpointBindingError: Error, CustomStringConvertible, Equatable {
+public struct CheckpointBindingError: ProblemListing, Equatable {
     public struct Misshaped: Sendable, Equatable {
         public var key: String
         public var expected: [Int]
@@ -28,16 +28,17 @@ public struct CheckpointBindingError: Error, CustomStringConvertible, Equatable 
     /// A hint about the likely cause (a prefix no key starts with).
     public var note: String? = nil
 
-    public var description: String {
-        var lines = ["\(source): checkpoint does not match the model (\(missing.count) missing, \(unexpected.count) unexpected, \(misshaped.count) misshaped)"]
-        if let note { lines.append("  note: \(note)") }
+    public func description(limit: Int?) -> String {
+        var head = ["\(source): checkpoint does not match the model (\(missing.count) missing, \(unexpected.count) unexpected, \(misshaped.count) misshaped)"]
+        if let note { head.append("  note: \(note)") }
+        var lines: [String] = []
         for k in missing { lines.append("  missing:    \(k)") }
         for k in unexpected { lines.append("  unexpected: \(k)") }
         for m in misshaped {
             let dtype = m.foundDType.isFloatingPoint ? "" : " (\(m.foundDType.rawValue), not a float type)"
             lines.append("  misshaped:  \(m.key): model needs \(m.expected), checkpoint has \(m.found)\(dtype)")
         }
-        return lines.joined(separator: "\n")
+        return (head + ProblemList.abbreviated(lines, limit: limit)).joined(separator: "\n")
     }
 }
 

@@ -49,12 +49,13 @@ extension ModelConfig: Decodable {
 }
 
 /// A configuration file that cannot be used, with every problem found.
-public struct ConfigError: Error, CustomStringConvertible {
+public struct ConfigError: ProblemListing {
     public var source: String
     public var problems: [String]
-    public var description: String {
+    public func description(limit: Int?) -> String {
         problems.count == 1 ? "\(source): \(problems[0])"
-            : "\(source): \(problems.count) problems:\n" + problems.map { "  - " + $0 }.joined(separator: "\n")
+            : "\(source): \(problems.count) problems:\n"
+                + ProblemList.abbreviated(problems.map { "  - " + $0 }, limit: limit).joined(separator: "\n")
     }
 }
 

@@ -21,14 +21,14 @@ public struct SafetensorsEntry: Sendable, Equatable {
 }
 
 /// A safetensors file that cannot be read, with every problem found in its header.
-public struct SafetensorsError: Error, CustomStringConvertible, Equatable {
+public struct SafetensorsError: ProblemListing, Equatable {
     public var path: String
     public var problems: [String]
     public init(path: String, problems: [String]) { self.path = path; self.problems = problems }
-    public var description: String {
+    public func description(limit: Int?) -> String {
         problems.count == 1 ? "\(path): not a valid safetensors file: \(problems[0])"
             : "\(path): not a valid safetensors file (\(problems.count) problems):\n"
-                + problems.map { "  - " + $0 }.joined(separator: "\n")
+                + ProblemList.abbreviated(problems.map { "  - " + $0 }, limit: limit).joined(separator: "\n")
     }
 }
 
