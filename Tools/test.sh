@@ -83,6 +83,13 @@ limit 900 "$py" Tools/onnx_parity.py --vitexport "$bin" --model dino-tiny --weig
   --opsets 16,17,18,20,21 --workdir "$work/parity-dino-tiny"
 limit 600 "$py" Tools/onnx_parity.py --vitexport "$bin" --model tiny-convattn --opsets 17 --external-data --workdir "$work/parity-external"
 
+step "runtimes as outside judges: onnxruntime, OpenVINO and tract give the interpreter's detections"
+limit 300 "$bin" run -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --save "$work/runtimes-io" >/dev/null
+for opset in 17 21; do
+  limit 300 "$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --opset "$opset" -o "$work/runtimes-$opset.onnx" >/dev/null
+  limit 600 "$py" Tools/runtimes.py "$work/runtimes-$opset.onnx" --io "$work/runtimes-io" --strict
+done
+
 step "DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
 limit 900 "$py" Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
 
