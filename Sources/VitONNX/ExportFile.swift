@@ -96,11 +96,13 @@ struct ModelFilePlan {
 /// says so and the tensor has at least `externalTensorThreshold` bytes, else inline. Touches
 /// no file.
 func planModelFile(_ graph: Graph, path: String, options: ExportOptions) throws -> ModelFilePlan {
+    let output: OutputPath
+    do { output = try OutputPath(path) } catch { throw ExportError(error.description) }
     let lowered = try lowerModel(graph, options: options)
     let external = try usesExternalData(initializerBytes: lowered.initializerBytes, policy: options.externalData)
-    let sidecarName = (path as NSString).lastPathComponent + ".data"
+    let sidecarName = output.name + ".data"
     var plan = ModelFilePlan(path: path, model: lowered.model, sidecarName: sidecarName,
-                             sidecarPath: ((path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(sidecarName))
+                             sidecarPath: output.sibling(sidecarName))
     for (name, tensor) in lowered.initializers {
         var proto = exportTensorHeader(name, tensor)
         if external, tensor.byteCount >= externalTensorThreshold {
