@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import VitIR
+@testable import VitInterp
+
+/// Each fast path in Sources/VitInterp/FastPaths against the reference kernel it replaces, on
+/// seeded random inputs with edge shapes (extents of 1, odd sizes around the eight-lane width,
+/// empty extents where the op allows them) and edge values, at the tolerance class stated in
+/// the fast path's file. "Bit-exact" compares bit patterns, any NaN matching any NaN.
+@Suite struct FastPathTests {
+    // MARK: GridSample, bilinear with zeros padding
+
+    @Test(arguments: [false, true]) func gridSampleBilinearZeros(alignCorners: Bool) throws {
+        var rng = SplitMix(seed: alignCorners ? 7 : 11)
+        let attributes = GridSampleAttributes(mode: .bilinear, paddingMode: .zeros, alignCorners: alignCorners)
+        var shapes = [(2, 11, 5, 7, 6, 4), (3, 8, 1, 3, 5, 3), (1, 17, 4, 4, 9, 1), (1, 1, 1, 1, 1, 1),
+                      (1, 9, 1, 1, 3, 2), (2, 16, 2, 9, 1, 7), (1, 3, 6, 5, 0, 4), (2, 0, 3, 3, 2, 2)]
+        for _ in 0..<40 {
+            shapes.append((rng.int(1...3), rng.int(1...20), rng.int(1...8), rng.int(1...8), rng.int(1...6), rng.int(1...6)))
+        }
+        for (n, c, h, w, ho, wo) in shapes {
+            var x = (0..<(n * c * h * w)).map { _ in rng.float(in: -2...2) }
+            if rng.int(0...3) == 0, !x.isEmpty {  // Large magnitudes and non-finite pixels.
+                for v: Float in [3e38, -3e38, .infinity, .nan, .leastNormalMagnitude / 16] { x[rng.int(0...(x.count - 1))] = v }
+            }
+            var grid = (0..<(n * ho * wo * 2)).map { _ in rng.float(in: -1.4...1.4) }
+            // Corners and borders exactly, just inside and outside them, pixel centres and
+            // edges of this size, signed zeros, far outside and non-finite coordinates.
+            let size = Float(rng.bool() ? w : h)
+            let special: [Float] = [-1, 1, 0, -0.0, 1.0000001, -1.0000001, Float(1).nextDown, Float(-1).nextUp,
+                                    1 / size, -1 + 1 / size, -1 + 2 / size, 1 - 1 / size, 2 / Swift.max(size - 1, 1) - 1,
+                                    .nan, .infinity, -.infinity, 3e9, -3e9, 1e30, -1e30, 0.5, -0.5]
+            for v in special where !grid.isEmpty && rng.bool() { grid[rng.int(0...(grid.count - 1))] = v }
+            let xt = Tensor(x, shape: [n, c, h, w]), gt = Tensor(grid, shape: [n, ho, wo, 2])
+            let type = try inferTypes(.gridSample(attributes), [xt.type, gt.type])[0]
+            #expect(bilinearZerosGridSampleApplies(xt, attributes))
+            let fast = bilinearZerosGridSample(xt, gt, alignCorners: alignCorners, type)
+            let reference = gridSampleReference(xt, gt, attributes, type)
+            expectBitExact(fast, reference, "n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+        }
+        for mode in [GridSampleMode.nearest, .bicubic] {
+            #expect(!bilinearZerosGridSampleApplies(Tensor([Float(0)], shape: [1, 1, 1, 1]), GridSampleAttributes(mode: mode)))
+        }
+        #expect(!bilinearZerosGridSampleApplies(Tensor([Float(0)], shape: [1, 1, 1, 1]), GridSampleAttributes(paddingMode: .border)))
+    }
+
+    @Test func floorIndexMatchesLibm() {
+        for v: Float in [0, -0.0, 0.5, -0.5, 1, -1, 2.9999998, -2.9999998, 4194303.5, -4194303.5, 4194304, -4194305,
+                         1e20, -1e20, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude] {
+            let f = floorIndex(v), expected = v.rounded(.down)
+            #expect(f.value.bitPattern == expected.bitPattern || (f.value.isNaN && expected.isNaN), "\(v)")
+            #expect(f.index == saturatingIndex(Double(expected)), "\(v)")
+        }
+    }
+
+    // MARK: Comparison
+
+    /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
+    func expectBitExact(_ fast: Tensor, _ reference: Tensor, _ context: String,
+                        sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(fast.shape == reference.shape, "\(context)", sourceLocation: sourceLocation)
+        let a = fast.floats, b = reference.floats
+        guard a.count == b.count else { return }
+        if let i = a.indices.first(where: { a[$0].bitPattern != b[$0].bitPattern && !(a[$0].isNaN && b[$0].isNaN) }) {
+            Issue.record("element \(i): fast \(a[i]) reference \(b[i]) (\(context))", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Expects |fast − reference| ≤ relative(xᵢ)·|reference| + absolute per element, NaN exactly
+    /// where the reference is NaN, and equal infinities. `relative` takes the element's input
+    /// when `input` is given (else 0).
+    func expectClose(_ fast: Tensor, _ reference: Tensor, relative: (Double) -> Double, absolute: Double,
+                     input: [Float]? = nil, _ context: String,
+                     sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(fast.shape == reference.shape, "\(context)", sourceLocation: sourceLocation)
+        let a = fast.floats, b = reference.floats
+        guard a.count == b.count else { return }
+        for i in a.indices {
+            let f = Double(a[i]), r = Double(b[i])
+            let ok: Bool
+            if r.isNaN || f.isNaN || r.isInfinite || f.isInfinite {
+                ok = (r.isNaN && f.isNaN) || f == r
+            } else {
+                ok = Swift.abs(f - r) <= relative(Double(input?[i] ?? 0)) * Swift.abs(r) + absolute
+            }
+            if !ok {
+                let x = input.map { " at x = \($0[i])" } ?? ""
+                Issue.record("element \(i)\(x): fast \(a[i]) reference \(b[i]) (\(context))", sourceLocation: sourceLocation)
+                return
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for test data (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float(in range: ClosedRange<Float>) -> Float {
+        range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
+    }
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+    mutating func bool() -> Bool { next() & 1 == 1 }
+}
