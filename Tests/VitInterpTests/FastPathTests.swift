@@ -53,6 +53,40 @@ import VitIR
         }
     }
 
+    // MARK: Softmax with the vector exp
+
+    @Test func softmaxVectorExp() throws {
+        var rng = SplitMix(seed: 21)
+        let extents = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100]
+        var cases: [(shape: [Int], axis: Int)] = [([1], 0), ([4097], 0), ([2, 5000], -1), ([3, 4100, 2], 1), ([9, 1], 0)]
+        for _ in 0..<60 {
+            let shape = (0..<rng.int(1...4)).map { _ in extents[rng.int(0...(extents.count - 1))] }
+            cases.append((shape, rng.int(-shape.count...(shape.count - 1))))
+        }
+        for (shape, axis) in cases {
+            let count = shape.reduce(1, *)
+            let scale: Float = [1, 20, 100, 1e30][rng.int(0...3)]
+            var x = (0..<count).map { _ in rng.float(in: -scale...scale) }
+            if rng.int(0...2) == 0 {
+                for v: Float in [.nan, .infinity, -.infinity, -.infinity, 3e38, -3e38, -90, -100] where rng.bool() {
+                    x[rng.int(0...(count - 1))] = v
+                }
+            }
+            let xt = Tensor(x, shape: shape)
+            let fast = VitInterp.softmaxVectorExp(xt, axis: axis < 0 ? axis + shape.count : axis)
+            let reference = try softmaxReference(xt, axis: axis)
+            // k terms per Float partial sum (8 lanes, folded every 4096 elements).
+            let n = shape[axis < 0 ? axis + shape.count : axis]
+            let k = Double(Swift.min((n + 7) / 8, 512))
+            expectClose(fast, reference, relative: { _ in (k + 16) * 0x1p-24 }, absolute: 1.2e-38, "shape \(shape) axis \(axis)")
+        }
+        // A lane of only −∞ is NaN in both.
+        let allNegativeInfinity = Tensor([Float](repeating: -.infinity, count: 9), shape: [9])
+        #expect(VitInterp.softmaxVectorExp(allNegativeInfinity, axis: 0).floats.allSatisfy { $0.isNaN })
+        let referenceLane = try softmaxReference(allNegativeInfinity, axis: 0)
+        #expect(referenceLane.floats.allSatisfy { $0.isNaN })
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
