@@ -87,6 +87,26 @@ import VitIR
         #expect(referenceLane.floats.allSatisfy { $0.isNaN })
     }
 
+    // MARK: Gelu with the vector exp
+
+    @Test(arguments: [GeluApproximation.none, .tanh]) func geluVectorExp(approximate: GeluApproximation) throws {
+        var rng = SplitMix(seed: approximate == .none ? 31 : 37)
+        var sizes = [0, 1, 7, 8, 9, 15, 17, 64, 100, 1001, 70_001]
+        for _ in 0..<20 { sizes.append(rng.int(1...300)) }
+        let special: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, .leastNormalMagnitude / 16, -.leastNormalMagnitude / 16, .leastNonzeroMagnitude,
+                                3e38, -3e38, 1e5, -1e5, -13.2, -10.2, -9.5, -3, 3]
+        for count in sizes {
+            let scale: Float = [4, 12, 20][rng.int(0...2)]
+            var x = (0..<count).map { _ in rng.float(in: -scale...scale) }
+            if count > 0 { for v in special where rng.bool() { x[rng.int(0...(count - 1))] = v } }
+            let xt = Tensor(x, shape: [count])
+            let fast = VitInterp.geluVectorExp(xt, approximate)
+            let reference = geluReference(xt, approximate)
+            expectClose(fast, reference, relative: { x in 1.1e-6 + 2e-7 * x * x }, absolute: 5e-38, input: x,
+                        "count \(count)")
+        }
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
