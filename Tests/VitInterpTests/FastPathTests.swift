@@ -107,6 +107,32 @@ import VitIR
         }
     }
 
+    // MARK: Conv with a 1×1 kernel
+
+    @Test func pointwiseConv() throws {
+        var rng = SplitMix(seed: 41)
+        for trial in 0..<60 {
+            let rank = rng.int(1...3)
+            let spatial = (0..<rank).map { _ in trial < 4 ? 1 : rng.int(1...9) }
+            let group = [1, 1, 2, 3][rng.int(0...3)]
+            let cg = rng.int(1...9), mg = rng.int(1...9), batch = rng.int(1...2)
+            let c = ConvAttributes(kernelShape: Array(repeating: 1, count: rank),
+                                   dilations: (0..<rank).map { _ in rng.int(1...3) }, group: group)
+            var x = (0..<(batch * group * cg * spatial.reduce(1, *))).map { _ in rng.float(in: -3...3) }
+            if trial % 5 == 0 { for v: Float in [1e30, -1e30, .nan, .infinity] { x[rng.int(0...(x.count - 1))] = v } }
+            var inputs = [Tensor(x, shape: [batch, group * cg] + spatial),
+                          Tensor((0..<(group * mg * cg)).map { _ in rng.float(in: -1...1) }, shape: [group * mg, cg] + Array(repeating: 1, count: rank))]
+            if rng.bool() { inputs.append(Tensor((0..<(group * mg)).map { _ in rng.float(in: -1...1) }, shape: [group * mg])) }
+            let type = try inferTypes(.conv(c), inputs.map(\.type))[0]
+            #expect(pointwiseConvApplies(c))
+            expectBitExact(VitInterp.pointwiseConv(inputs, c, type), convReference(inputs, c, type),
+                           "x \(inputs[0].shape) w \(inputs[1].shape) group \(group) bias \(inputs.count == 3)")
+        }
+        #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 1], strides: [1, 2])))
+        #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 1], pads: [0, 1, 0, 0])))
+        #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 3])))
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
