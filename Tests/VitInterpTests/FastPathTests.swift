@@ -133,6 +133,36 @@ import VitIR
         #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 3])))
     }
 
+    // MARK: Concat by block copies
+
+    @Test func concatBlockCopy() throws {
+        var rng = SplitMix(seed: 51)
+        let dtypes: [DType] = [.float32, .float16, .bfloat16, .int64, .int32, .uint8, .bool]
+        var tested = 0
+        while tested < 80 {
+            let dtype = dtypes[rng.int(0...(dtypes.count - 1))]
+            let rank = rng.int(1...4)
+            // Mostly small extents (short rows copied word by word), sometimes a long one
+            // (rows of ≥ 128 bytes copied with memcpy).
+            let base = (0..<rank).map { _ in rng.int(0...5) == 0 ? rng.int(20...70) : rng.int(1...4) }
+            let axis = rng.int(0...(rank - 1))
+            let inputs = (0..<rng.int(1...4)).map { _ -> Tensor in
+                var shape = base
+                shape[axis] = rng.int(0...4)  // Empty inputs are allowed along the axis.
+                return Tensor(dtype: dtype, shape: shape) { raw in
+                    for i in raw.indices { raw[i] = dtype == .bool ? UInt8(rng.int(0...1)) : UInt8(truncatingIfNeeded: rng.next()) }
+                }
+            }
+            let signedAxis = rng.bool() ? axis : axis - rank
+            let type = try inferTypes(.concat(axis: signedAxis), inputs.map(\.type))[0]
+            guard (type.shape.ints ?? []).reduce(1, *) > 0 else { continue }
+            let fast = VitInterp.concatBlockCopy(inputs, axis: axis, type)
+            let reference = try concatReference(inputs, axis: signedAxis, type)
+            #expect(fast.bitwiseEqual(reference), "\(dtype) \(inputs.map(\.shape)) axis \(signedAxis)")
+            tested += 1
+        }
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
