@@ -163,6 +163,30 @@ import VitIR
         }
     }
 
+    // MARK: MaxPool over two spatial axes
+
+    @Test func maxPool2D() throws {
+        var rng = SplitMix(seed: 61)
+        var tested = 0
+        while tested < 80 {
+            let kernel = [rng.int(1...4), rng.int(1...4)]
+            let p = PoolAttributes(kernelShape: kernel, strides: [rng.int(1...3), rng.int(1...3)],
+                                   pads: [rng.int(0...kernel[0] - 1), rng.int(0...kernel[1] - 1),
+                                          rng.int(0...kernel[0] - 1), rng.int(0...kernel[1] - 1)],
+                                   dilations: [rng.int(1...2), rng.int(1...2)], ceilMode: rng.bool())
+            let shape = [rng.int(1...2), rng.int(1...3), rng.int(1...9), rng.int(1...9)]
+            var x = (0..<shape.reduce(1, *)).map { _ in Float(rng.int(-4...4)) / 2 }  // Many ties.
+            for v: Float in [.nan, .infinity, -.infinity, -0.0, 0] where rng.int(0...2) == 0 { x[rng.int(0...(x.count - 1))] = v }
+            let xt = Tensor(x, shape: shape)
+            guard let type = try? inferTypes(.maxPool(p), [xt.type])[0] else { continue }
+            #expect(maxPool2DApplies(p))
+            expectBitExact(VitInterp.maxPool2D(xt, p, type), maxPoolReference(xt, p, type), "\(shape) \(p)")
+            tested += 1
+        }
+        #expect(!maxPool2DApplies(PoolAttributes(kernelShape: [2])))
+        #expect(!maxPool2DApplies(PoolAttributes(kernelShape: [2, 2, 2])))
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
