@@ -187,6 +187,46 @@ import VitIR
         #expect(!maxPool2DApplies(PoolAttributes(kernelShape: [2, 2, 2])))
     }
 
+    // MARK: MatMul with a batch-free right operand
+
+    @Test func sharedRightMatMul() throws {
+        var rng = SplitMix(seed: 71)
+        for trial in 0..<80 {
+            let m = rng.int(0...12) == 0 ? 0 : rng.int(1...40), k = trial % 17 == 0 ? 0 : rng.int(1...70)
+            let columns = rng.int(1...40)
+            let aBatch = (0..<rng.int(0...3)).map { _ in rng.int(1...4) }
+            let aShape = rng.int(0...5) == 0 ? [k] : aBatch + [m, k]
+            let bShape = rng.int(0...5) == 0 ? [k] : Array(repeating: 1, count: rng.int(0...2)) + [k, columns]
+            let n = bShape.count == 1 ? 1 : columns
+            var x = (0..<aShape.reduce(1, *)).map { _ in rng.float(in: -2...2) }
+            if trial % 7 == 0, !x.isEmpty { for v: Float in [.nan, .infinity, 1e30] { x[rng.int(0...(x.count - 1))] = v } }
+            let a = Tensor(x, shape: aShape)
+            let b = Tensor((0..<bShape.reduce(1, *)).map { _ in rng.float(in: -2...2) }, shape: bShape)
+            let type = try inferTypes(.matMul, [a.type, b.type])[0]
+            #expect(sharedRightMatMulApplies(a, b))
+            let fast = VitInterp.sharedRightMatMul(a, b, type).floats, reference = matMulReference(a, b, type).floats
+            #expect(fast.count == reference.count)
+            // Both are Float dot products of length k in orders of BLAS's choosing: each within
+            // k·2⁻²⁴·Σ|aⱼ·bⱼ| of the exact value.
+            let y = b.floats
+            for (i, (f, r)) in zip(fast, reference).enumerated() {
+                let row = i / n, column = i % n
+                let magnitude = (0..<k).reduce(0.0) { $0 + Double(Swift.abs(x[row * k + $1] * y[$1 * n + column])) }
+                let ok = f.isFinite && r.isFinite
+                    ? Double(Swift.abs(f - r)) <= 2 * Double(k) * 0x1p-24 * magnitude
+                    : (f.isNaN && r.isNaN) || f == r
+                if !ok {
+                    Issue.record("element \(i): fast \(f) reference \(r) (A \(aShape) B \(bShape))")
+                    break
+                }
+            }
+        }
+        #expect(!sharedRightMatMulApplies(Tensor([Float](repeating: 0, count: 4), shape: [2, 2]),
+                                          Tensor([Float](repeating: 0, count: 8), shape: [2, 2, 2])))
+        #expect(!sharedRightMatMulApplies(Tensor([Int64](repeating: 0, count: 4), shape: [2, 2]),
+                                          Tensor([Int64](repeating: 0, count: 4), shape: [2, 2])))
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
