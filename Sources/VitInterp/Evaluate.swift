@@ -7,7 +7,6 @@ import VitIR
 /// out-of-range Gather index, an integer division by zero) throw `.invalidInput`; the few
 /// configurations not implemented throw `.unsupported`. Nothing reachable from inputs traps.
 public func evaluate(_ op: Op, _ inputs: [Tensor]) throws -> [Tensor] {
-    _ = largeBlockAllocatorPolicy
     let types: [TensorType]
     do {
         types = try inferTypes(op, inputs.map(\.type))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VitInterp
 
 @main
 struct VitExport: ParsableCommand {
@@ -12,6 +13,12 @@ struct VitExport: ParsableCommand {
         version: vitexportVersion,
         subcommands: [ModelsCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self]
     )
+
+    /// The process's allocator policy is chosen here, once, before any command runs.
+    static func main() {
+        AllocatorPolicy.useLargeBlockReuse()
+        main(nil)
+    }
 }
 
 let vitexportVersion = "0.1.0"

@@ -81,10 +81,17 @@ func col2im(_ cols: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ 
     }
 }
 
-/// ONNX Conv (explicit pads, groups, strides, dilations, optional bias) for any spatial rank:
-/// per image and group, Y = W · im2col(X) through `cblas_sgemm`; a 1×1 kernel with unit strides
-/// and no padding multiplies X directly. Tolerance class: rounding.
+/// ONNX Conv (explicit pads, groups, strides, dilations, optional bias) for any spatial rank.
+/// Takes the fast path `pointwiseConv` (FastPaths/, bit-exact) for a 1×1 kernel with unit
+/// strides and no padding, else `convReference`. Tolerance class: rounding.
 func conv(_ inputs: [Tensor], _ c: ConvAttributes, _ out: TensorType) -> Tensor {
+    if pointwiseConvApplies(c) { return pointwiseConv(inputs, c, out) }
+    return convReference(inputs, c, out)
+}
+
+/// `conv` for every configuration: per image and group, Y = W · im2col(X) through
+/// `cblas_sgemm`. Tolerance class: rounding.
+func convReference(_ inputs: [Tensor], _ c: ConvAttributes, _ out: TensorType) -> Tensor {
     let x = inputs[0], w = inputs[1]
     let outShape = out.shape.ints ?? []
     let s = c.kernelShape.count
@@ -94,24 +101,17 @@ func conv(_ inputs: [Tensor], _ c: ConvAttributes, _ out: TensorType) -> Tensor 
                                   strides: c.strides, padBegin: Array(c.pads[..<s]), dilations: c.dilations)
     let kernelSize = c.kernelShape.reduce(1, *)
     let inCount = geometry.input.reduce(1, *), outCount = geometry.output.reduce(1, *)
-    let direct = c.kernelShape.allSatisfy { $0 == 1 } && c.strides.allSatisfy { $0 == 1 } && c.pads.allSatisfy { $0 == 0 }
     return withFloats(x) { px in
         withFloats(w) { pw in
             makeFloats(out.dtype, outShape) { py in
-                var cols = [Float](repeating: 0, count: direct ? 1 : Swift.max(1, cg * kernelSize * outCount))
+                var cols = [Float](repeating: 0, count: Swift.max(1, cg * kernelSize * outCount))
                 cols.withUnsafeMutableBufferPointer { colBuffer in
                     for n in 0..<batch {
                         for g in 0..<c.group {
-                            let image = px.baseAddress! + (n * channels + g * cg) * inCount
-                            let rhs: UnsafePointer<Float>
-                            if direct {
-                                rhs = image
-                            } else {
-                                im2col(image, channels: cg, geometry, colBuffer.baseAddress!)
-                                rhs = UnsafePointer(colBuffer.baseAddress!)
-                            }
-                            sgemm(m: mg, n: outCount, k: cg * kernelSize, pw.baseAddress! + g * mg * cg * kernelSize, rhs,
-                                  py.baseAddress! + (n * outChannels + g * mg) * outCount)
+                            im2col(px.baseAddress! + (n * channels + g * cg) * inCount, channels: cg, geometry,
+                                   colBuffer.baseAddress!)
+                            sgemm(m: mg, n: outCount, k: cg * kernelSize, pw.baseAddress! + g * mg * cg * kernelSize,
+                                  colBuffer.baseAddress!, py.baseAddress! + (n * outChannels + g * mg) * outCount)
                         }
                     }
                 }

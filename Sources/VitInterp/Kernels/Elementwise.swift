@@ -64,59 +64,29 @@ func unarySigned(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
 }
 
 /// ONNX Gelu (opset 20): `none` is 0.5·x·(1 + erf(x/√2)), `tanh` is
-/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Evaluated in Float, eight lanes at a time, in
-/// forms without cancellation for x < 0:
-/// - `none`: 0.5·x·erfc(−x/√2), erfc(z) = t·exp(−z² + P(t)), t = 1/(1 + |z|/2) (Numerical
-///   Recipes' erfcc, fractional error < 1.2e-7 everywhere), erfc(−z) = 2 − erfc(z);
-/// - `tanh`: x / (1 + exp(−2u)), u = √(2/π)·(x + 0.044715·x³).
-/// Tolerance class: ≤ 1e-6 relative for x ≥ −3; below, where |result| < 0.004, the rounding of
-/// the Float argument is amplified by the steep tail to ≤ 2e-7·x² relative (results under
-/// ~1e-38 flush to ±0). ±∞ and NaN give what the formulas give in IEEE arithmetic (+∞ → +∞,
-/// −∞ → NaN, as numpy's 0.5·x·(1 + erf(x/√2))).
+/// 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). Takes the fast path `geluVectorExp`
+/// (FastPaths/; within (1.1e-6 + 2e-7·x²)·|ref| + 5e-38 of the reference) for every input.
 func gelu(_ x: Tensor, _ approximate: GeluApproximation) -> Tensor {
-    withFloats(x) { src in
-        makeFloats(x.dtype, x.shape) { dst in
-            let s = src.baseAddress!, d = dst.baseAddress!
-            let count = src.count
-            parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
-                let lower = blocks.lowerBound * 8, upper = Swift.min(blocks.upperBound * 8, count)
-                var j = lower
-                while j + 8 <= upper {
-                    store8(gelu8(load8(s + j), approximate), d + j)
-                    j += 8
-                }
-                if j < upper {
-                    storePartial8(gelu8(loadPartial8(s + j, upper - j, fill: 0), approximate), d + j, upper - j)
-                }
-            }
-        }
-    }
+    geluVectorExp(x, approximate)
 }
 
-@inline(__always)
-private func gelu8(_ x: Float8, _ approximate: GeluApproximation) -> Float8 {
+/// Gelu by its definition, evaluated in Double and rounded once, in forms without cancellation
+/// for x < 0: 1 + erf(y) = erfc(−y), and 0.5·(1 + tanh(u)) = 1 / (1 + e^(−2u)). ±∞ and NaN give
+/// what the definition gives in IEEE arithmetic (+∞ → +∞, −∞ → NaN, as numpy).
+/// Tolerance class: rounding (libm erfc/exp in Double, one Float rounding).
+func geluReference(_ x: Tensor, _ approximate: GeluApproximation) -> Tensor {
     switch approximate {
     case .none:
-        // z = |x|/√2 ≥ 0; e = erfc(z).
-        let z = Float8(repeating: 0).replacing(with: x, where: x .> 0).replacing(with: -x, where: x .< 0)
-            * 0.707106781186547524
-        let t = 1 / (1 + 0.5 * z)
-        var p = 0.17087277 * t - 0.82215223
-        p = p * t + 1.48851587
-        p = p * t - 1.13520398
-        p = p * t + 0.27886807
-        p = p * t - 0.18628806
-        p = p * t + 0.09678418
-        p = p * t + 0.37409196
-        p = p * t + 1.00002368
-        p = p * t - 1.26551223
-        let e = t * exp8(p - z * z)
-        // erfc(−x/√2) is e for x < 0 and 2 − e for x ≥ 0 (NaN stays NaN through e).
-        let c = e.replacing(with: 2 - e, where: x .>= 0)
-        return 0.5 * x * c
+        return mapFloats(x) { v in
+            let d = Double(v)
+            return Float(0.5 * d * Foundation.erfc(-d / 2.0.squareRoot()))
+        }
     case .tanh:
-        let u = 0.797884560802865355 * (x + 0.044715 * x * x * x)
-        return x / (1 + exp8(-2 * u))
+        return mapFloats(x) { v in
+            let d = Double(v)
+            let u = (2 / Double.pi).squareRoot() * (d + 0.044715 * d * d * d)
+            return Float(d / (1 + Foundation.exp(-2 * u)))
+        }
     }
 }
 

@@ -19,8 +19,15 @@ func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, a
 /// ONNX MatMul (numpy.matmul): batch axes broadcast, a 1-d A is promoted to [1, K] and a 1-d B
 /// to [K, 1] with the added axis dropped from the result. Floats go through `cblas_sgemm`
 /// (tolerance class: rounding, summation order is BLAS's); integers use exact wrapping Int64
-/// loops.
+/// loops. Takes the fast path `sharedRightMatMul` (FastPaths/, rounding) for float operands
+/// where B has no batch, else `matMulReference`.
 func matMul(_ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
+    if sharedRightMatMulApplies(a, b) { return sharedRightMatMul(a, b, out) }
+    return matMulReference(a, b, out)
+}
+
+/// `matMul` for every operand shape and dtype: one GEMM (or integer loop) per batch element.
+func matMulReference(_ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
     let aShape = a.shape.count == 1 ? [1] + a.shape : a.shape
     let bShape = b.shape.count == 1 ? b.shape + [1] : b.shape
     let m = aShape[aShape.count - 2], k = aShape[aShape.count - 1], n = bShape[bShape.count - 1]
@@ -36,13 +43,8 @@ func matMul(_ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
             withFloats(b) { pb in
                 makeFloats(out.dtype, outShape) { po in
                     let A = pa.baseAddress!, B = pb.baseAddress!, C = po.baseAddress!
-                    if bBatch.reduce(1, *) == 1, aBatch.reduce(1, *) == batchCount {
-                        // B shared by every batch: one GEMM with the batches stacked into M.
-                        sgemm(m: batchCount * m, n: n, k: k, A, B, C)
-                    } else {
-                        for i in 0..<batchCount {
-                            sgemm(m: m, n: n, k: k, A + aOffsets[i], B + bOffsets[i], C + i * m * n)
-                        }
+                    for i in 0..<batchCount {
+                        sgemm(m: m, n: n, k: k, A + aOffsets[i], B + bOffsets[i], C + i * m * n)
                     }
                 }
             }

@@ -1,82 +1,38 @@
 import Foundation
 import VitIR
 
-/// ONNX Softmax (opset 13): exp(x − max) / Σ exp(x − max) along one axis, in Float: `exp8`
-/// (≤ 2 ulp), the sum in eight Float lanes folded into a Double every 4096 terms, then one
-/// multiply by the rounded reciprocal. Tolerance class: per element ≤ (1e-6 + 6e-8·|x − max|)
-/// relative (the second term is the Float rounding of x − max), independent of the axis length
-/// (each Float partial sum adds ≤ 512 terms); `exp8` flushes terms below e^−87.3 to 0. A NaN, or
-/// +∞, in a row, or a row of only −∞, makes that row NaN (as numpy).
+/// ONNX Softmax (opset 13): exp(x − max) / Σ exp(x − max) along one axis. Takes the fast path
+/// `softmaxVectorExp` (FastPaths/; ≤ (k + 16)·2⁻²⁴ relative to the reference, k the terms per
+/// Float partial sum) for every non-empty axis, else `softmaxReference`.
 func softmax(_ x: Tensor, axis: Int) throws -> Tensor {
+    let a = try normalizeAxis(axis, rank: x.shape.count)
+    if x.shape[a] > 0 { return softmaxVectorExp(x, axis: a) }
+    return try softmaxReference(x, axis: axis)
+}
+
+/// Softmax by its definition, one lane (a line along the axis) at a time: m = max (NaN
+/// skipped), eⱼ = expf(xⱼ − m) in Float, their sum in Double, yⱼ = eⱼ / sum rounded once. A NaN
+/// or +∞ in a lane, or a lane of only −∞, makes that lane NaN (as numpy). Tolerance class:
+/// rounding (libm expf plus one rounding; ≤ 2 ulp but for the Float rounding of xⱼ − m).
+func softmaxReference(_ x: Tensor, axis: Int) throws -> Tensor {
     let a = try normalizeAxis(axis, rank: x.shape.count)
     let n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *), outer = x.shape[..<a].reduce(1, *)
     return withFloats(x) { src in
         makeFloats(x.dtype, x.shape) { dst in
-            guard n > 0 else { return }
-            let s = src.baseAddress!, d = dst.baseAddress!
-            let grain = Swift.max(1, (1 << 14) / n)
-            if inner == 1 {
-                parallelChunks(outer, grain: grain) { rows in
-                    for r in rows { softmaxRow(s + r * n, d + r * n, n) }
-                }
-                return
-            }
-            // Strided axis: gather each lane into a contiguous row, normalize it, scatter back.
-            parallelChunks(outer * inner, grain: grain) { lanes in
-                let row = UnsafeMutablePointer<Float>.allocate(capacity: n)
-                defer { row.deallocate() }
-                for lane in lanes {
-                    let base = (lane / inner) * n * inner + lane % inner
-                    for j in 0..<n { row[j] = s[base + j * inner] }
-                    softmaxRow(row, row, n)
-                    for j in 0..<n { d[base + j * inner] = row[j] }
+            for o in 0..<outer {
+                for i in 0..<inner {
+                    let base = o * n * inner + i
+                    var m = -Float.infinity
+                    for j in 0..<n { m = Swift.max(m, src[base + j * inner]) }
+                    var sum = 0.0
+                    for j in 0..<n { sum += Double(Foundation.exp(src[base + j * inner] - m)) }
+                    for j in 0..<n {
+                        dst[base + j * inner] = Float(Double(Foundation.exp(src[base + j * inner] - m)) / sum)
+                    }
                 }
             }
         }
     }
-}
-
-/// Softmax of one contiguous row of `n` > 0 floats (`dst` may equal `src`).
-private func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
-    let full = n & ~7, tail = n - full
-    var m8 = Float8(repeating: -.infinity)
-    var j = 0
-    while j < full {
-        let v = load8(src + j)
-        m8.replace(with: v, where: v .> m8)
-        j += 8
-    }
-    var m = m8.max()
-    for j in full..<n where src[j] > m { m = src[j] }
-    let shift = Float8(repeating: m)
-
-    var sum = 0.0
-    var acc = Float8()
-    j = 0
-    while j < full {
-        let e = exp8(load8(src + j) - shift)
-        store8(e, dst + j)
-        acc += e
-        j += 8
-        if j & 4095 == 0 {
-            sum += Double(acc.sum())
-            acc = Float8()
-        }
-    }
-    if tail > 0 {
-        let e = exp8(loadPartial8(src + full, tail, fill: -.infinity) - shift)
-        storePartial8(e, dst + full, tail)
-        acc += e
-    }
-    sum += Double(acc.sum())
-
-    let scale = Float8(repeating: Float(1 / sum))
-    j = 0
-    while j < full {
-        store8(load8(dst + j) * scale, dst + j)
-        j += 8
-    }
-    for j in full..<n { dst[j] *= scale[0] }
 }
 
 /// ONNX LayerNormalization(X, Scale, B?) over axes `axis..<rank`: (x − mean) / √(var + ε) ·

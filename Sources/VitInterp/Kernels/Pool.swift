@@ -2,8 +2,16 @@ import VitIR
 
 /// ONNX MaxPool (explicit pads, strides, dilations, ceil_mode) for any spatial rank. Taps in the
 /// padding are never selected; with ceil_mode a window overhanging the end reads only the taps
-/// inside the input. NaN in a window propagates (numpy max). Tolerance class: exact.
+/// inside the input. NaN in a window propagates (numpy max). Takes the fast path `maxPool2D`
+/// (FastPaths/, bit-exact) for two spatial axes, else `maxPoolReference`. Tolerance class: exact.
 func maxPool(_ x: Tensor, _ p: PoolAttributes, _ out: TensorType) -> Tensor {
+    if maxPool2DApplies(p) { return maxPool2D(x, p, out) }
+    return maxPoolReference(x, p, out)
+}
+
+/// `maxPool` for any spatial rank, one output element at a time over its window's taps.
+/// Tolerance class: exact.
+func maxPoolReference(_ x: Tensor, _ p: PoolAttributes, _ out: TensorType) -> Tensor {
     let outShape = out.shape.ints ?? []
     let s = p.kernelShape.count
     let g = WindowGeometry(input: Array(x.shape[2...]), output: Array(outShape[2...]), kernel: p.kernelShape,
@@ -13,14 +21,6 @@ func maxPool(_ x: Tensor, _ p: PoolAttributes, _ out: TensorType) -> Tensor {
     let inStrides = rowMajorStrides(g.input)
     return withFloats(x) { px in
         makeFloats(out.dtype, outShape) { py in
-            if s == 2 {
-                parallelChunks(planes, grain: Swift.max(1, 4096 / Swift.max(outCount, 1))) { range in
-                    for plane in range {
-                        maxPool2D(px.baseAddress! + plane * inCount, py.baseAddress! + plane * outCount, g)
-                    }
-                }
-                return
-            }
             parallelChunks(planes, grain: Swift.max(1, 4096 / Swift.max(outCount, 1))) { range in
                 for plane in range {
                     let src = px.baseAddress! + plane * inCount
@@ -42,31 +42,6 @@ func maxPool(_ x: Tensor, _ p: PoolAttributes, _ out: TensorType) -> Tensor {
                     }
                 }
             }
-        }
-    }
-}
-
-/// One plane of a 2-d MaxPool (same semantics as `maxPool`), with plain loops over the taps
-/// that fall inside the input.
-private func maxPool2D(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ g: WindowGeometry) {
-    let inH = g.input[0], inW = g.input[1], outH = g.output[0], outW = g.output[1]
-    let kH = g.kernel[0], kW = g.kernel[1], sH = g.strides[0], sW = g.strides[1]
-    let pH = g.padBegin[0], pW = g.padBegin[1], dH = g.dilations[0], dW = g.dilations[1]
-    for oy in 0..<outH {
-        for ox in 0..<outW {
-            var best = -Float.infinity
-            for ty in 0..<kH {
-                let y = oy * sH - pH + ty * dH
-                guard y >= 0, y < inH else { continue }
-                let row = src + y * inW
-                for tx in 0..<kW {
-                    let c = ox * sW - pW + tx * dW
-                    guard c >= 0, c < inW else { continue }
-                    let v = row[c]
-                    if v > best || v.isNaN { best = v.isNaN || best.isNaN ? .nan : v }
-                }
-            }
-            dst[oy * outW + ox] = best
         }
     }
 }

@@ -12,46 +12,34 @@ func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
     return gatherAxes(x, outShape: outShape, tables: tables)
 }
 
-/// ONNX Concat along one axis: each output row (the axes before `axis`) is the inputs' rows
-/// side by side, copied as byte blocks, split over cores by rows.
+/// ONNX Concat along one axis. Takes the fast path `concatBlockCopy` (FastPaths/, bit-exact)
+/// for every output that is not empty, else `concatReference`.
 func concat(_ inputs: [Tensor], axis: Int, _ out: TensorType) throws -> Tensor {
+    if (out.shape.ints ?? []).reduce(1, *) > 0 {
+        return concatBlockCopy(inputs, axis: try normalizeAxis(axis, rank: out.shape.count), out)
+    }
+    return try concatReference(inputs, axis: axis, out)
+}
+
+/// Concat by its definition, one element at a time: output row o (the axes before `axis`) is
+/// input 0's row o, then input 1's, … .
+func concatReference(_ inputs: [Tensor], axis: Int, _ out: TensorType) throws -> Tensor {
     let outShape = out.shape.ints ?? []
     let a = try normalizeAxis(axis, rank: outShape.count)
-    let outer = outShape[..<a].reduce(1, *)
-    let inner = outShape[(a + 1)...].reduce(1, *) * out.dtype.byteSize
-    let blocks = inputs.map { $0.shape[a] * inner }
-    let rowBytes = outShape[a] * inner
+    let outer = outShape[..<a].reduce(1, *), inner = outShape[(a + 1)...].reduce(1, *)
+    let size = out.dtype.byteSize
     return Tensor(dtype: out.dtype, shape: outShape) { raw in
-        guard let dst = raw.baseAddress, rowBytes > 0 else { return }
-        // Tiles of about 16 KB of output, so each output cache line is filled while cached.
-        let tile = Swift.max(1, (1 << 14) / rowBytes)
-        parallelChunks(outer, grain: Swift.max(1, (1 << 18) / rowBytes)) { rows in
-            for start in stride(from: rows.lowerBound, to: rows.upperBound, by: tile) {
-                let tileRows = start..<Swift.min(start + tile, rows.upperBound)
-                var column = 0
-                for (t, block) in zip(inputs, blocks) {
-                    copyRows(tileRows, from: t.rawPointer, stride: block, to: dst + column, stride: rowBytes, byteCount: block)
-                    column += block
+        guard let dst = raw.baseAddress else { return }
+        var k = 0
+        for o in 0..<outer {
+            for t in inputs {
+                let row = t.shape[a] * inner
+                for j in 0..<row {
+                    (dst + k * size).copyMemory(from: t.rawPointer + (o * row + j) * size, byteCount: size)
+                    k += 1
                 }
             }
         }
-    }
-}
-
-/// Copies `byteCount` bytes per row for `rows`, from `src + row·srcStride` to
-/// `dst + row·dstStride`; short rows copy word by word instead of calling memcpy per row.
-private func copyRows(_ rows: Range<Int>, from src: UnsafeRawPointer, stride srcStride: Int,
-                      to dst: UnsafeMutableRawPointer, stride dstStride: Int, byteCount: Int) {
-    guard byteCount > 0 else { return }
-    let aligned = (Int(bitPattern: src) | Int(bitPattern: dst) | srcStride | dstStride | byteCount) % 4 == 0
-    if byteCount >= 128 || !aligned {
-        for r in rows { (dst + r * dstStride).copyMemory(from: src + r * srcStride, byteCount: byteCount) }
-        return
-    }
-    let words = byteCount / 4, s = src.assumingMemoryBound(to: UInt32.self), d = dst.assumingMemoryBound(to: UInt32.self)
-    let ss = srcStride / 4, ds = dstStride / 4
-    for r in rows {
-        for j in 0..<words { d[r * ds + j] = s[r * ss + j] }
     }
 }
 

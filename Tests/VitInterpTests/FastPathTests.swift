@@ -1,0 +1,287 @@
+import Foundation
+import Testing
+import VitIR
+@testable import VitInterp
+
+/// Each fast path in Sources/VitInterp/FastPaths against the reference kernel it replaces, on
+/// seeded random inputs with edge shapes (extents of 1, odd sizes around the eight-lane width,
+/// empty extents where the op allows them) and edge values, at the tolerance class stated in
+/// the fast path's file. "Bit-exact" compares bit patterns, any NaN matching any NaN.
+@Suite struct FastPathTests {
+    // MARK: GridSample, bilinear with zeros padding
+
+    @Test(arguments: [false, true]) func gridSampleBilinearZeros(alignCorners: Bool) throws {
+        var rng = SplitMix(seed: alignCorners ? 7 : 11)
+        let attributes = GridSampleAttributes(mode: .bilinear, paddingMode: .zeros, alignCorners: alignCorners)
+        var shapes = [(2, 11, 5, 7, 6, 4), (3, 8, 1, 3, 5, 3), (1, 17, 4, 4, 9, 1), (1, 1, 1, 1, 1, 1),
+                      (1, 9, 1, 1, 3, 2), (2, 16, 2, 9, 1, 7), (1, 3, 6, 5, 0, 4), (2, 0, 3, 3, 2, 2)]
+        for _ in 0..<40 {
+            shapes.append((rng.int(1...3), rng.int(1...20), rng.int(1...8), rng.int(1...8), rng.int(1...6), rng.int(1...6)))
+        }
+        for (n, c, h, w, ho, wo) in shapes {
+            var x = (0..<(n * c * h * w)).map { _ in rng.float(in: -2...2) }
+            if rng.int(0...3) == 0, !x.isEmpty {  // Large magnitudes and non-finite pixels.
+                for v: Float in [3e38, -3e38, .infinity, .nan, .leastNormalMagnitude / 16] { x[rng.int(0...(x.count - 1))] = v }
+            }
+            var grid = (0..<(n * ho * wo * 2)).map { _ in rng.float(in: -1.4...1.4) }
+            // Corners and borders exactly, just inside and outside them, pixel centres and
+            // edges of this size, signed zeros, far outside and non-finite coordinates.
+            let size = Float(rng.bool() ? w : h)
+            let special: [Float] = [-1, 1, 0, -0.0, 1.0000001, -1.0000001, Float(1).nextDown, Float(-1).nextUp,
+                                    1 / size, -1 + 1 / size, -1 + 2 / size, 1 - 1 / size, 2 / Swift.max(size - 1, 1) - 1,
+                                    .nan, .infinity, -.infinity, 3e9, -3e9, 1e30, -1e30, 0.5, -0.5]
+            for v in special where !grid.isEmpty && rng.bool() { grid[rng.int(0...(grid.count - 1))] = v }
+            let xt = Tensor(x, shape: [n, c, h, w]), gt = Tensor(grid, shape: [n, ho, wo, 2])
+            let type = try inferTypes(.gridSample(attributes), [xt.type, gt.type])[0]
+            #expect(bilinearZerosGridSampleApplies(xt, attributes))
+            let fast = bilinearZerosGridSample(xt, gt, alignCorners: alignCorners, type)
+            let reference = gridSampleReference(xt, gt, attributes, type)
+            expectBitExact(fast, reference, "n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+        }
+        for mode in [GridSampleMode.nearest, .bicubic] {
+            #expect(!bilinearZerosGridSampleApplies(Tensor([Float(0)], shape: [1, 1, 1, 1]), GridSampleAttributes(mode: mode)))
+        }
+        #expect(!bilinearZerosGridSampleApplies(Tensor([Float(0)], shape: [1, 1, 1, 1]), GridSampleAttributes(paddingMode: .border)))
+    }
+
+    @Test func floorIndexMatchesLibm() {
+        for v: Float in [0, -0.0, 0.5, -0.5, 1, -1, 2.9999998, -2.9999998, 4194303.5, -4194303.5, 4194304, -4194305,
+                         1e20, -1e20, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude] {
+            let f = floorIndex(v), expected = v.rounded(.down)
+            #expect(f.value.bitPattern == expected.bitPattern || (f.value.isNaN && expected.isNaN), "\(v)")
+            #expect(f.index == saturatingIndex(Double(expected)), "\(v)")
+        }
+    }
+
+    // MARK: Softmax with the vector exp
+
+    @Test func softmaxVectorExp() throws {
+        var rng = SplitMix(seed: 21)
+        let extents = [1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 100]
+        var cases: [(shape: [Int], axis: Int)] = [([1], 0), ([4097], 0), ([2, 5000], -1), ([3, 4100, 2], 1), ([9, 1], 0)]
+        for _ in 0..<60 {
+            let shape = (0..<rng.int(1...4)).map { _ in extents[rng.int(0...(extents.count - 1))] }
+            cases.append((shape, rng.int(-shape.count...(shape.count - 1))))
+        }
+        for (shape, axis) in cases {
+            let count = shape.reduce(1, *)
+            let scale: Float = [1, 20, 100, 1e30][rng.int(0...3)]
+            var x = (0..<count).map { _ in rng.float(in: -scale...scale) }
+            if rng.int(0...2) == 0 {
+                for v: Float in [.nan, .infinity, -.infinity, -.infinity, 3e38, -3e38, -90, -100] where rng.bool() {
+                    x[rng.int(0...(count - 1))] = v
+                }
+            }
+            let xt = Tensor(x, shape: shape)
+            let fast = VitInterp.softmaxVectorExp(xt, axis: axis < 0 ? axis + shape.count : axis)
+            let reference = try softmaxReference(xt, axis: axis)
+            // k terms per Float partial sum (8 lanes, folded every 4096 elements).
+            let n = shape[axis < 0 ? axis + shape.count : axis]
+            let k = Double(Swift.min((n + 7) / 8, 512))
+            expectClose(fast, reference, relative: { _ in (k + 16) * 0x1p-24 }, absolute: 1.2e-38, "shape \(shape) axis \(axis)")
+        }
+        // A lane of only −∞ is NaN in both.
+        let allNegativeInfinity = Tensor([Float](repeating: -.infinity, count: 9), shape: [9])
+        #expect(VitInterp.softmaxVectorExp(allNegativeInfinity, axis: 0).floats.allSatisfy { $0.isNaN })
+        let referenceLane = try softmaxReference(allNegativeInfinity, axis: 0)
+        #expect(referenceLane.floats.allSatisfy { $0.isNaN })
+    }
+
+    // MARK: Gelu with the vector exp
+
+    @Test(arguments: [GeluApproximation.none, .tanh]) func geluVectorExp(approximate: GeluApproximation) throws {
+        var rng = SplitMix(seed: approximate == .none ? 31 : 37)
+        var sizes = [0, 1, 7, 8, 9, 15, 17, 64, 100, 1001, 70_001]
+        for _ in 0..<20 { sizes.append(rng.int(1...300)) }
+        let special: [Float] = [.nan, .infinity, -.infinity, 0, -0.0, .leastNormalMagnitude / 16, -.leastNormalMagnitude / 16, .leastNonzeroMagnitude,
+                                3e38, -3e38, 1e5, -1e5, -13.2, -10.2, -9.5, -3, 3]
+        for count in sizes {
+            let scale: Float = [4, 12, 20][rng.int(0...2)]
+            var x = (0..<count).map { _ in rng.float(in: -scale...scale) }
+            if count > 0 { for v in special where rng.bool() { x[rng.int(0...(count - 1))] = v } }
+            let xt = Tensor(x, shape: [count])
+            let fast = VitInterp.geluVectorExp(xt, approximate)
+            let reference = geluReference(xt, approximate)
+            expectClose(fast, reference, relative: { x in 1.1e-6 + 2e-7 * x * x }, absolute: 5e-38, input: x,
+                        "count \(count)")
+        }
+    }
+
+    // MARK: Conv with a 1×1 kernel
+
+    @Test func pointwiseConv() throws {
+        var rng = SplitMix(seed: 41)
+        for trial in 0..<60 {
+            let rank = rng.int(1...3)
+            let spatial = (0..<rank).map { _ in trial < 4 ? 1 : rng.int(1...9) }
+            let group = [1, 1, 2, 3][rng.int(0...3)]
+            let cg = rng.int(1...9), mg = rng.int(1...9), batch = rng.int(1...2)
+            let c = ConvAttributes(kernelShape: Array(repeating: 1, count: rank),
+                                   dilations: (0..<rank).map { _ in rng.int(1...3) }, group: group)
+            var x = (0..<(batch * group * cg * spatial.reduce(1, *))).map { _ in rng.float(in: -3...3) }
+            if trial % 5 == 0 { for v: Float in [1e30, -1e30, .nan, .infinity] { x[rng.int(0...(x.count - 1))] = v } }
+            var inputs = [Tensor(x, shape: [batch, group * cg] + spatial),
+                          Tensor((0..<(group * mg * cg)).map { _ in rng.float(in: -1...1) }, shape: [group * mg, cg] + Array(repeating: 1, count: rank))]
+            if rng.bool() { inputs.append(Tensor((0..<(group * mg)).map { _ in rng.float(in: -1...1) }, shape: [group * mg])) }
+            let type = try inferTypes(.conv(c), inputs.map(\.type))[0]
+            #expect(pointwiseConvApplies(c))
+            expectBitExact(VitInterp.pointwiseConv(inputs, c, type), convReference(inputs, c, type),
+                           "x \(inputs[0].shape) w \(inputs[1].shape) group \(group) bias \(inputs.count == 3)")
+        }
+        #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 1], strides: [1, 2])))
+        #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 1], pads: [0, 1, 0, 0])))
+        #expect(!pointwiseConvApplies(ConvAttributes(kernelShape: [1, 3])))
+    }
+
+    // MARK: Concat by block copies
+
+    @Test func concatBlockCopy() throws {
+        var rng = SplitMix(seed: 51)
+        let dtypes: [DType] = [.float32, .float16, .bfloat16, .int64, .int32, .uint8, .bool]
+        var tested = 0
+        while tested < 80 {
+            let dtype = dtypes[rng.int(0...(dtypes.count - 1))]
+            let rank = rng.int(1...4)
+            // Mostly small extents (short rows copied word by word), sometimes a long one
+            // (rows of ≥ 128 bytes copied with memcpy).
+            let base = (0..<rank).map { _ in rng.int(0...5) == 0 ? rng.int(20...70) : rng.int(1...4) }
+            let axis = rng.int(0...(rank - 1))
+            let inputs = (0..<rng.int(1...4)).map { _ -> Tensor in
+                var shape = base
+                shape[axis] = rng.int(0...4)  // Empty inputs are allowed along the axis.
+                return Tensor(dtype: dtype, shape: shape) { raw in
+                    for i in raw.indices { raw[i] = dtype == .bool ? UInt8(rng.int(0...1)) : UInt8(truncatingIfNeeded: rng.next()) }
+                }
+            }
+            let signedAxis = rng.bool() ? axis : axis - rank
+            let type = try inferTypes(.concat(axis: signedAxis), inputs.map(\.type))[0]
+            guard (type.shape.ints ?? []).reduce(1, *) > 0 else { continue }
+            let fast = VitInterp.concatBlockCopy(inputs, axis: axis, type)
+            let reference = try concatReference(inputs, axis: signedAxis, type)
+            #expect(fast.bitwiseEqual(reference), "\(dtype) \(inputs.map(\.shape)) axis \(signedAxis)")
+            tested += 1
+        }
+    }
+
+    // MARK: MaxPool over two spatial axes
+
+    @Test func maxPool2D() throws {
+        var rng = SplitMix(seed: 61)
+        var tested = 0
+        while tested < 80 {
+            let kernel = [rng.int(1...4), rng.int(1...4)]
+            let p = PoolAttributes(kernelShape: kernel, strides: [rng.int(1...3), rng.int(1...3)],
+                                   pads: [rng.int(0...kernel[0] - 1), rng.int(0...kernel[1] - 1),
+                                          rng.int(0...kernel[0] - 1), rng.int(0...kernel[1] - 1)],
+                                   dilations: [rng.int(1...2), rng.int(1...2)], ceilMode: rng.bool())
+            let shape = [rng.int(1...2), rng.int(1...3), rng.int(1...9), rng.int(1...9)]
+            var x = (0..<shape.reduce(1, *)).map { _ in Float(rng.int(-4...4)) / 2 }  // Many ties.
+            for v: Float in [.nan, .infinity, -.infinity, -0.0, 0] where rng.int(0...2) == 0 { x[rng.int(0...(x.count - 1))] = v }
+            let xt = Tensor(x, shape: shape)
+            guard let type = try? inferTypes(.maxPool(p), [xt.type])[0] else { continue }
+            #expect(maxPool2DApplies(p))
+            expectBitExact(VitInterp.maxPool2D(xt, p, type), maxPoolReference(xt, p, type), "\(shape) \(p)")
+            tested += 1
+        }
+        #expect(!maxPool2DApplies(PoolAttributes(kernelShape: [2])))
+        #expect(!maxPool2DApplies(PoolAttributes(kernelShape: [2, 2, 2])))
+    }
+
+    // MARK: MatMul with a batch-free right operand
+
+    @Test func sharedRightMatMul() throws {
+        var rng = SplitMix(seed: 71)
+        for trial in 0..<80 {
+            let m = rng.int(0...12) == 0 ? 0 : rng.int(1...40), k = trial % 17 == 0 ? 0 : rng.int(1...70)
+            let columns = rng.int(1...40)
+            let aBatch = (0..<rng.int(0...3)).map { _ in rng.int(1...4) }
+            let aShape = rng.int(0...5) == 0 ? [k] : aBatch + [m, k]
+            let bShape = rng.int(0...5) == 0 ? [k] : Array(repeating: 1, count: rng.int(0...2)) + [k, columns]
+            let n = bShape.count == 1 ? 1 : columns
+            var x = (0..<aShape.reduce(1, *)).map { _ in rng.float(in: -2...2) }
+            if trial % 7 == 0, !x.isEmpty { for v: Float in [.nan, .infinity, 1e30] { x[rng.int(0...(x.count - 1))] = v } }
+            let a = Tensor(x, shape: aShape)
+            let b = Tensor((0..<bShape.reduce(1, *)).map { _ in rng.float(in: -2...2) }, shape: bShape)
+            let type = try inferTypes(.matMul, [a.type, b.type])[0]
+            #expect(sharedRightMatMulApplies(a, b))
+            let fast = VitInterp.sharedRightMatMul(a, b, type).floats, reference = matMulReference(a, b, type).floats
+            #expect(fast.count == reference.count)
+            // Both are Float dot products of length k in orders of BLAS's choosing: each within
+            // k·2⁻²⁴·Σ|aⱼ·bⱼ| of the exact value.
+            let y = b.floats
+            for (i, (f, r)) in zip(fast, reference).enumerated() {
+                let row = i / n, column = i % n
+                let magnitude = (0..<k).reduce(0.0) { $0 + Double(Swift.abs(x[row * k + $1] * y[$1 * n + column])) }
+                let ok = f.isFinite && r.isFinite
+                    ? Double(Swift.abs(f - r)) <= 2 * Double(k) * 0x1p-24 * magnitude
+                    : (f.isNaN && r.isNaN) || f == r
+                if !ok {
+                    Issue.record("element \(i): fast \(f) reference \(r) (A \(aShape) B \(bShape))")
+                    break
+                }
+            }
+        }
+        #expect(!sharedRightMatMulApplies(Tensor([Float](repeating: 0, count: 4), shape: [2, 2]),
+                                          Tensor([Float](repeating: 0, count: 8), shape: [2, 2, 2])))
+        #expect(!sharedRightMatMulApplies(Tensor([Int64](repeating: 0, count: 4), shape: [2, 2]),
+                                          Tensor([Int64](repeating: 0, count: 4), shape: [2, 2])))
+    }
+
+    // MARK: Comparison
+
+    /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
+    func expectBitExact(_ fast: Tensor, _ reference: Tensor, _ context: String,
+                        sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(fast.shape == reference.shape, "\(context)", sourceLocation: sourceLocation)
+        let a = fast.floats, b = reference.floats
+        guard a.count == b.count else { return }
+        if let i = a.indices.first(where: { a[$0].bitPattern != b[$0].bitPattern && !(a[$0].isNaN && b[$0].isNaN) }) {
+            Issue.record("element \(i): fast \(a[i]) reference \(b[i]) (\(context))", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Expects |fast − reference| ≤ relative(xᵢ)·|reference| + absolute per element, NaN exactly
+    /// where the reference is NaN, and equal infinities. `relative` takes the element's input
+    /// when `input` is given (else 0).
+    func expectClose(_ fast: Tensor, _ reference: Tensor, relative: (Double) -> Double, absolute: Double,
+                     input: [Float]? = nil, _ context: String,
+                     sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        #expect(fast.shape == reference.shape, "\(context)", sourceLocation: sourceLocation)
+        let a = fast.floats, b = reference.floats
+        guard a.count == b.count else { return }
+        for i in a.indices {
+            let f = Double(a[i]), r = Double(b[i])
+            let ok: Bool
+            if r.isNaN || f.isNaN || r.isInfinite || f.isInfinite {
+                ok = (r.isNaN && f.isNaN) || f == r
+            } else {
+                ok = Swift.abs(f - r) <= relative(Double(input?[i] ?? 0)) * Swift.abs(r) + absolute
+            }
+            if !ok {
+                let x = input.map { " at x = \($0[i])" } ?? ""
+                Issue.record("element \(i)\(x): fast \(a[i]) reference \(b[i]) (\(context))", sourceLocation: sourceLocation)
+                return
+            }
+        }
+    }
+}
+
+/// A small deterministic generator for test data (SplitMix64).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func float(in range: ClosedRange<Float>) -> Float {
+        range.lowerBound + (range.upperBound - range.lowerBound) * Float(next() >> 40) / Float(1 << 24)
+    }
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
+    }
+    mutating func bool() -> Bool { next() & 1 == 1 }
+}
