@@ -22,10 +22,17 @@ func mapInts(_ x: Tensor, _ f: (Int64) -> Int64) -> Tensor {
     }
 }
 
+/// The unary functions of `unaryFloat`/`unarySigned`, so their switches are exhaustive.
+enum UnaryFunction { case neg, abs, relu, sqrt, reciprocal, exp, log, erf, sin, cos, tanh, sigmoid, floor, ceil }
+/// The binary arithmetic of `binaryArithmetic`.
+enum Arithmetic { case add, sub, mul, div, pow, max, min }
+/// The comparisons and logic of `comparison`.
+enum Comparison { case equal, less, lessOrEqual, greater, greaterOrEqual, and, or }
+
 /// Unary ops on a float tensor (Neg/Abs/Relu also accept integers, see `unarySigned`).
 /// Tolerance class: exact for Neg/Abs/Relu/Sqrt/Reciprocal/Floor/Ceil (correctly rounded),
 /// rounding (libm) for Exp/Log/Erf/Sin/Cos/Tanh/Sigmoid.
-func unaryFloat(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
+func unaryFloat(_ op: UnaryFunction, _ x: Tensor) -> Tensor {
     withFloats(x) { src in
         makeFloats(x.dtype, x.shape) { dst in
             parallelChunks(src.count) { r in
@@ -45,7 +52,7 @@ func unaryFloat(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
                 case .ceil: for i in 0..<r.count { d[i] = s[i].rounded(.up) }
                 case .neg: for i in 0..<r.count { d[i] = -s[i] }
                 case .abs: for i in 0..<r.count { d[i] = Swift.abs(s[i]) }
-                default: for i in 0..<r.count { d[i] = s[i] < 0 ? 0 : s[i] }  // Relu; NaN stays NaN
+                case .relu: for i in 0..<r.count { d[i] = s[i] < 0 ? 0 : s[i] }  // NaN stays NaN
                 }
             }
         }
@@ -54,12 +61,14 @@ func unaryFloat(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
 
 /// Neg, Abs, Relu on floats or integers. Exact; integer Neg/Abs wrap (Abs(Int32.min) = Int32.min
 /// as numpy).
-func unarySigned(_ op: ElementwiseOp, _ x: Tensor) -> Tensor {
+func unarySigned(_ op: UnaryFunction, _ x: Tensor) -> Tensor {
     if x.dtype.isFloatingPoint { return unaryFloat(op, x) }
     switch op {
     case .neg: return mapInts(x) { 0 &- $0 }
     case .abs: return mapInts(x) { $0 < 0 ? 0 &- $0 : $0 }
-    default: return mapInts(x) { Swift.max($0, 0) }
+    case .relu: return mapInts(x) { Swift.max($0, 0) }
+    case .sqrt, .reciprocal, .exp, .log, .erf, .sin, .cos, .tanh, .sigmoid, .floor, .ceil:
+        return unaryFloat(op, x)  // The shape rule admits float inputs only.
     }
 }
 
@@ -114,7 +123,7 @@ func clip(_ x: Tensor, min lo: Float?, max hi: Float?) -> Tensor {
 /// semantics, not numpy's floor division) and throws on a zero divisor; Pow with an integer
 /// base raises by repeated squaring (negative exponents truncate 1/xⁿ toward zero), with a
 /// float exponent it evaluates `pow` in Double and truncates toward zero.
-func binaryArithmetic(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: TensorType) throws -> Tensor {
+func binaryArithmetic(_ op: Arithmetic, _ a: Tensor, _ b: Tensor, _ out: TensorType) throws -> Tensor {
     let shape = out.shape.ints ?? []
     let walk = BroadcastWalk(outShape: shape, operands: [a.shape, b.shape])
     if a.dtype.isFloatingPoint {
@@ -129,7 +138,7 @@ func binaryArithmetic(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: Tens
                         case .div: binaryRun(x, sx, y, sy, o, n) { $0 / $1 }
                         case .pow: binaryRun(x, sx, y, sy, o, n) { Foundation.pow($0, $1) }
                         case .max: binaryRun(x, sx, y, sy, o, n) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
-                        default: binaryRun(x, sx, y, sy, o, n) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+                        case .min: binaryRun(x, sx, y, sy, o, n) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
                         }
                     }
                 }
@@ -164,7 +173,7 @@ func binaryArithmetic(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: Tens
                     case .div: binaryRun(x, sx, y, sy, o, n) { $1 == -1 ? 0 &- $0 : $0 / $1 }
                     case .pow: binaryRun(x, sx, y, sy, o, n, integerPower)
                     case .max: binaryRun(x, sx, y, sy, o, n) { Swift.max($0, $1) }
-                    default: binaryRun(x, sx, y, sy, o, n) { Swift.min($0, $1) }
+                    case .min: binaryRun(x, sx, y, sy, o, n) { Swift.min($0, $1) }
                     }
                 }
             }
@@ -191,7 +200,7 @@ func integerPower(_ x: Int64, _ n: Int64) -> Int64 {
 
 /// Equal, Less, LessOrEqual, Greater, GreaterOrEqual (bool output), And, Or. Floats compare as
 /// IEEE (NaN compares unequal and unordered); integers as Int64. Exact.
-func comparison(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
+func comparison(_ op: Comparison, _ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
     let shape = out.shape.ints ?? []
     let walk = BroadcastWalk(outShape: shape, operands: [a.shape, b.shape])
     func run<T: Comparable>(_ pa: UnsafeBufferPointer<T>, _ pb: UnsafeBufferPointer<T>) -> Tensor {
@@ -202,7 +211,8 @@ func comparison(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: TensorType
                 case .less: binaryRun(x, sx, y, sy, o, n) { $0 < $1 ? 1 : 0 }
                 case .lessOrEqual: binaryRun(x, sx, y, sy, o, n) { $0 <= $1 ? 1 : 0 }
                 case .greater: binaryRun(x, sx, y, sy, o, n) { $0 > $1 ? 1 : 0 }
-                default: binaryRun(x, sx, y, sy, o, n) { $0 >= $1 ? 1 : 0 }
+                case .greaterOrEqual: binaryRun(x, sx, y, sy, o, n) { $0 >= $1 ? 1 : 0 }
+                case .and, .or: break  // Bool operands take the branch below.
                 }
             }
         }
@@ -223,7 +233,7 @@ func comparison(_ op: ElementwiseOp, _ a: Tensor, _ b: Tensor, _ out: TensorType
                 }
             }
         }
-    default:
+    case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual:
         if a.dtype.isFloatingPoint {
             return withFloats(a) { pa in withFloats(b) { pb in run(pa, pb) } }
         }
@@ -270,16 +280,35 @@ extension ElementwiseOp {
     func evaluate(_ x: [Tensor], _ types: [TensorType]) throws -> [Tensor] {
         let out = types[0]
         switch self {
-        case .add, .sub, .mul, .div, .pow, .max, .min:
-            return [try binaryArithmetic(self, x[0], x[1], out)]
-        case .equal, .less, .lessOrEqual, .greater, .greaterOrEqual, .and, .or:
-            return [comparison(self, x[0], x[1], out)]
-        case .not:
-            return [logicalNot(x[0])]
-        case .neg, .abs, .relu:
-            return [unarySigned(self, x[0])]
-        case .sqrt, .reciprocal, .exp, .log, .erf, .sin, .cos, .tanh, .sigmoid, .floor, .ceil:
-            return [unaryFloat(self, x[0])]
+        case .add: return [try binaryArithmetic(.add, x[0], x[1], out)]
+        case .sub: return [try binaryArithmetic(.sub, x[0], x[1], out)]
+        case .mul: return [try binaryArithmetic(.mul, x[0], x[1], out)]
+        case .div: return [try binaryArithmetic(.div, x[0], x[1], out)]
+        case .pow: return [try binaryArithmetic(.pow, x[0], x[1], out)]
+        case .max: return [try binaryArithmetic(.max, x[0], x[1], out)]
+        case .min: return [try binaryArithmetic(.min, x[0], x[1], out)]
+        case .equal: return [comparison(.equal, x[0], x[1], out)]
+        case .less: return [comparison(.less, x[0], x[1], out)]
+        case .lessOrEqual: return [comparison(.lessOrEqual, x[0], x[1], out)]
+        case .greater: return [comparison(.greater, x[0], x[1], out)]
+        case .greaterOrEqual: return [comparison(.greaterOrEqual, x[0], x[1], out)]
+        case .and: return [comparison(.and, x[0], x[1], out)]
+        case .or: return [comparison(.or, x[0], x[1], out)]
+        case .not: return [logicalNot(x[0])]
+        case .neg: return [unarySigned(.neg, x[0])]
+        case .abs: return [unarySigned(.abs, x[0])]
+        case .relu: return [unarySigned(.relu, x[0])]
+        case .sqrt: return [unaryFloat(.sqrt, x[0])]
+        case .reciprocal: return [unaryFloat(.reciprocal, x[0])]
+        case .exp: return [unaryFloat(.exp, x[0])]
+        case .log: return [unaryFloat(.log, x[0])]
+        case .erf: return [unaryFloat(.erf, x[0])]
+        case .sin: return [unaryFloat(.sin, x[0])]
+        case .cos: return [unaryFloat(.cos, x[0])]
+        case .tanh: return [unaryFloat(.tanh, x[0])]
+        case .sigmoid: return [unaryFloat(.sigmoid, x[0])]
+        case .floor: return [unaryFloat(.floor, x[0])]
+        case .ceil: return [unaryFloat(.ceil, x[0])]
         case .gelu(let approximate):
             return [VitInterp.gelu(x[0], approximate)]
         case .clip(let lo, let hi):
