@@ -59,15 +59,23 @@ public struct ConfigError: ProblemListing {
     }
 }
 
+/// The largest configuration file read (a configuration is a few KiB of JSON).
+public let maxConfigBytes = 1 << 20
+
 extension ModelConfig {
     /// Loads an embedded configuration by name, or a file when `nameOrPath` names one
     /// (contains a `/` or ends in `.json`).
     public static func load(_ nameOrPath: String) throws -> ModelConfig {
         if nameOrPath.contains("/") || nameOrPath.hasSuffix(".json") {
-            guard let data = FileManager.default.contents(atPath: nameOrPath) else {
-                throw ConfigError(source: nameOrPath, problems: ["cannot read the file"])
+            let storage: TensorStorage
+            do { storage = try TensorStorage.map(path: nameOrPath) } catch {
+                throw ConfigError(source: nameOrPath, problems: [error.reason])
             }
-            return try parse(data, source: nameOrPath)
+            guard storage.byteCount <= maxConfigBytes else {
+                throw ConfigError(source: nameOrPath, problems: ["the file has \(storage.byteCount) bytes; a configuration has at most \(maxConfigBytes)"])
+            }
+            guard storage.byteCount > 0 else { throw ConfigError(source: nameOrPath, problems: ["the file is empty"]) }
+            return try parse(Data(bytes: storage.base, count: storage.byteCount), source: nameOrPath)
         }
         guard let data = ModelZoo.data(named: nameOrPath) else {
             let known = ModelZoo.names.joined(separator: ", ")

@@ -28,12 +28,19 @@ public let importOpsets: ClosedRange<Int> = 1...28
 
 /// Reads an ONNX model file and imports it (external data resolved next to the file).
 public func importModel(path: String, options: ImportOptions = ImportOptions()) throws(ImportError) -> Graph {
+    let subject = "model '\(path)'"
+    let storage: TensorStorage
+    do { storage = try TensorStorage.map(path: path) } catch {
+        throw ImportError(subject: subject, message: error.reason)
+    }
+    guard storage.byteCount > 0 else { throw ImportError(subject: subject, message: "the file is empty (0 bytes), not an ONNX model") }
     let model: Onnx_ModelProto
     do {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        model = try Onnx_ModelProto(serializedBytes: data)
+        // The mapping outlives the parse, which copies what it keeps.
+        let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: storage.base), count: storage.byteCount, deallocator: .none)
+        model = try withExtendedLifetime(storage) { try Onnx_ModelProto(serializedBytes: bytes) }
     } catch {
-        throw ImportError(subject: "model '\(path)'", message: "cannot read: \(error)")
+        throw ImportError(subject: subject, message: "not an ONNX model (protobuf decoding failed: \(error))")
     }
     let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
     return try importModel(model, baseDirectory: dir, options: options)

@@ -106,7 +106,7 @@ private func problems(_ text: String) -> [String] {
         _ = try ModelConfig.load("/nonexistent/dir/model.json")
         Issue.record("expected an error")
     } catch {
-        #expect("\(error)" == "/nonexistent/dir/model.json: cannot read the file")
+        #expect("\(error)" == "/nonexistent/dir/model.json: cannot open: No such file or directory")
     }
     do {
         _ = try ModelConfig.load("no-such-model")
