@@ -90,6 +90,9 @@ struct ModelFilePlan {
     var sidecar: [(offset: Int, tensor: Tensor)] = []
     /// Sidecar bytes: the end of its last tensor.
     var sidecarLength = 0
+    /// Per initializer (in `model.graph.initializer` order): the tensor whose bytes are its
+    /// inline `raw_data`, written by `StreamedModel` from tensor memory; nil when external.
+    var inline: [Tensor?] = []
 }
 
 /// Lowers `graph` and places its initializers: in the sidecar when the external-data policy
@@ -117,8 +120,9 @@ func planModelFile(_ graph: Graph, path: String, options: ExportOptions) throws 
                 }
             plan.sidecar.append((offset, tensor))
             plan.sidecarLength = offset + tensor.byteCount
+            plan.inline.append(nil)
         } else {
-            proto.rawData = exportRawData(tensor)
+            plan.inline.append(tensor)
         }
         plan.model.graph.initializer.append(proto)
     }
@@ -138,10 +142,11 @@ private func usesExternalData(initializerBytes total: Int, policy: ExternalDataP
     }
 }
 
-/// Writes `plan` to temporary files, runs libonnx on the finished model, and renames the
-/// sidecar, then the model, into place. Returns the checker's verdict and the model file's
-/// size. On any failure the temporary files are removed and no destination is created or
-/// changed (a model rename that fails after the sidecar's removes the new sidecar).
+/// Writes `plan` to temporary files (the model streamed, raw data straight from the
+/// tensors), runs libonnx on the finished files, and renames the sidecar, then the model, into
+/// place. Returns the checker's verdict and the model file's size. On any failure the
+/// temporary files are removed and no destination is created or changed (a model rename that
+/// fails after the sidecar's removes the new sidecar).
 private func commitModelFile(_ plan: ModelFilePlan, options: ExportOptions,
                              hooks: ExportWriteHooks) throws -> (CheckerStatus, Int) {
     var budget = WriteBudget(remaining: hooks.failAfterBytes)
@@ -153,12 +158,14 @@ private func commitModelFile(_ plan: ModelFilePlan, options: ExportOptions,
             sidecarFile = file
             try writeSidecar(plan.sidecar, to: file, budget: &budget)
         }
-        let checker = try runLibONNX(on: plan.model, sidecarTemporaryPath: sidecarFile?.temporaryPath, options: options)
-        let modelBytes: [UInt8] = try plan.model.serializedBytes()
+        let streamed = try StreamedModel(model: plan.model, inline: plan.inline)
         let file = try AtomicFile(destination: plan.path)
         modelFile = file
-        try modelBytes.withUnsafeBytes { try budget.write($0, to: file) }
+        try streamed.write { try budget.write($0, to: file) }
         try file.finish()
+        let checker = try runLibONNX(on: checkerModel(plan, streamed, modelTemporaryPath: file.temporaryPath,
+                                                      sidecarTemporaryPath: sidecarFile?.temporaryPath),
+                                     options: options)
         if let sidecarFile { try sidecarFile.commit() }
         do {
             try file.commit()
@@ -166,13 +173,50 @@ private func commitModelFile(_ plan: ModelFilePlan, options: ExportOptions,
             if sidecarFile != nil { unlink(plan.sidecarPath) }
             throw error
         }
-        return (checker, modelBytes.count)
+        return (checker, streamed.byteCount)
     } catch {
         modelFile?.discard()
         sidecarFile?.discard()
         if let error = error as? FileWriteError { throw ExportError(error.message) }
         throw error
     }
+}
+
+/// The model libonnx checks: the plan's, with every initializer's data referred to where it
+/// lies in the finished temporary files (inline raw data of at least 1 KiB in the model file at
+/// its offset, sidecar tensors in the sidecar), so the checker and shape inference see the
+/// structure and every shape without a copy of the weights.
+private func checkerModel(_ plan: ModelFilePlan, _ streamed: StreamedModel, modelTemporaryPath: String,
+                          sidecarTemporaryPath: String?) -> Onnx_ModelProto {
+    func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+    var model = plan.model
+    for i in model.graph.initializer.indices {
+        if let tensor = plan.inline[i] {
+            // Shape inference reads the data of shape-carrying inputs (Reshape's shape, Slice's
+            // starts, Resize's scales, …): small tensors stay inline, as in the sidecar rule.
+            guard tensor.byteCount >= externalTensorThreshold else {
+                model.graph.initializer[i].rawData = exportRawData(tensor)
+                continue
+            }
+            model.graph.initializer[i].dataLocation = .external
+            model.graph.initializer[i].externalData = [
+                ("location", absolute(modelTemporaryPath)), ("offset", String(streamed.rawDataOffsets[i])),
+                ("length", String(tensor.byteCount)),
+            ].map { key, value in
+                var entry = Onnx_StringStringEntryProto()
+                entry.key = key
+                entry.value = value
+                return entry
+            }
+        } else if let sidecar = sidecarTemporaryPath {
+            for j in model.graph.initializer[i].externalData.indices where model.graph.initializer[i].externalData[j].key == "location" {
+                model.graph.initializer[i].externalData[j].value = absolute(sidecar)
+            }
+        }
+    }
+    return model
 }
 
 /// Writes the sidecar's tensors at their offsets (zero padding between them), then finishes it.
@@ -194,26 +238,13 @@ private func writeSidecar(_ layout: [(offset: Int, tensor: Tensor)], to file: At
     try file.finish()
 }
 
-/// Runs libonnx on the model about to be written. With external data, `location` entries
-/// are pointed at the finished temporary sidecar (absolute path), so libonnx's checker finds
-/// the file; tensor contents in the sidecar are not re-read.
-private func runLibONNX(on model: Onnx_ModelProto, sidecarTemporaryPath: String?,
-                        options: ExportOptions) throws -> CheckerStatus {
+/// Runs libonnx's checker and strict shape inference on `model` (see `checkerModel`).
+private func runLibONNX(on model: Onnx_ModelProto, options: ExportOptions) throws -> CheckerStatus {
     guard options.runChecker else { return .skipped(reason: "checker disabled") }
     if let reason = LibONNX.skipReason(for: model) { return .skipped(reason: reason) }
-    var checked = model
-    if let temporary = sidecarTemporaryPath {
-        let absolute = temporary.hasPrefix("/") ? temporary : FileManager.default.currentDirectoryPath + "/" + temporary
-        for i in checked.graph.initializer.indices where checked.graph.initializer[i].dataLocation == .external {
-            for j in checked.graph.initializer[i].externalData.indices
-            where checked.graph.initializer[i].externalData[j].key == "location" {
-                checked.graph.initializer[i].externalData[j].value = absolute
-            }
-        }
-    }
     do {
-        guard try checkWithLibONNX(checked) != nil else { return .skipped(reason: "libonnx does not know the model's IR/opset") }
-        return .passed(valuesCompared: checked.graph.valueInfo.count + checked.graph.output.count)
+        guard try checkWithLibONNX(model) != nil else { return .skipped(reason: "libonnx does not know the model's IR/opset") }
+        return .passed(valuesCompared: model.graph.valueInfo.count + model.graph.output.count)
     } catch let error as LibONNXError {
         throw ExportError("libonnx rejects the exported model: \(error.message)")
     }

@@ -24,6 +24,34 @@ struct ExportFileTests {
         #expect(first.opset == opset)
     }
 
+    @Test("the streamed file equals swift-protobuf's serialization of the whole model", arguments: [16, 17, 21])
+    func streamedEqualsSerialized(opset: Int) throws {
+        let dir = try exportTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (name, graph) in [("zoo", try exportOpZooGraph()), ("block", try exportBlockGraph(groupNorm: true)),
+                              ("external", try exportExternalDataGraph())] {
+            let options = ExportOptions(opset: opset)
+            try writeModel(graph, to: dir + "/\(name).onnx", options: options)
+            let written = try Data(contentsOf: URL(fileURLWithPath: dir + "/\(name).onnx"))
+            let serialized: Data = try makeModel(graph, options: options).serializedBytes()
+            #expect(written == serialized, "\(name) at opset \(opset): \(written.count) vs \(serialized.count) bytes")
+        }
+    }
+
+    @Test func streamedLayoutPlacesRawDataWhereItsOffsetsSay() throws {
+        let graph = try exportBlockGraph()
+        let plan = try planModelFile(graph, path: "unused.onnx", options: ExportOptions(opset: 17))
+        let streamed = try StreamedModel(model: plan.model, inline: plan.inline)
+        var bytes: [UInt8] = []
+        try streamed.write { bytes.append(contentsOf: $0) }
+        #expect(bytes.count == streamed.byteCount)
+        for (i, tensor) in plan.inline.enumerated() {
+            guard let tensor, tensor.byteCount > 0 else { continue }
+            let at = streamed.rawDataOffsets[i]
+            #expect(Array(bytes[at..<(at + tensor.byteCount)]) == Array(tensor.rawBytes))
+        }
+    }
+
     @Test("the report carries the checker's verdict", arguments: 16...21)
     func checkerStatus(opset: Int) throws {
         let dir = try exportTemporaryDirectory()
