@@ -1,3 +1,4 @@
+import Dispatch
 import VitIR
 
 /// How a parameter is initialised when no checkpoint provides it.
@@ -22,13 +23,30 @@ public struct SeededParameters: ParameterSource {
     public init(seed: UInt64) { self.seed = seed }
 
     public func tensor(for key: String, shape: [Int], initializer: ParameterInit) -> Tensor {
-        var rng = SplitMix64(seed: seed ^ FNV1a.hash(key))
+        let streamSeed = seed ^ FNV1a.hash(key)
+        // Draws per element: Box–Muller takes two uniforms, a uniform one.
+        let draws: UInt64 = switch initializer {
+        case .normal, .nearOne: 2
+        case .uniform: 1
+        }
         return Tensor.float32(shape) { p in
-            for i in p.indices {
-                switch initializer {
-                case .normal(let std): p[i] = std * rng.nextNormal()
-                case .nearOne(let std): p[i] = 1 + std * rng.nextNormal()
-                case .uniform(let b): p[i] = b * (2 * rng.nextUnit() - 1)
+            // Element i's draws start after i·draws steps of the stream, so chunks fill in
+            // parallel with exactly the values one sequential pass gives.
+            let chunk = 1 << 16
+            let chunks = (p.count + chunk - 1) / chunk
+            // Each chunk writes its own disjoint range of the buffer.
+            nonisolated(unsafe) let base = p.baseAddress
+            let count = p.count
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                guard let base else { return }
+                let range = (c * chunk)..<Swift.min(count, (c + 1) * chunk)
+                var rng = SplitMix64(seed: streamSeed, skipping: UInt64(range.lowerBound) &* draws)
+                for i in range {
+                    switch initializer {
+                    case .normal(let std): base[i] = std * rng.nextNormal()
+                    case .nearOne(let std): base[i] = 1 + std * rng.nextNormal()
+                    case .uniform(let b): base[i] = b * (2 * rng.nextUnit() - 1)
+                    }
                 }
             }
         }
@@ -40,8 +58,14 @@ public struct SplitMix64 {
     private var state: UInt64
     public init(seed: UInt64) { state = seed }
 
+    /// The generator `seed` gives after `steps` calls of `next()` (each adds the same
+    /// increment to the state, so skipping ahead is one multiply-add).
+    public init(seed: UInt64, skipping steps: UInt64) { state = seed &+ steps &* SplitMix64.increment }
+
+    private static let increment: UInt64 = 0x9e37_79b9_7f4a_7c15
+
     public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
+        state &+= SplitMix64.increment
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb

@@ -14,13 +14,17 @@ public struct FoldingBudget: Sendable {
 /// Constant folding. Contract: every node whose inputs are all initializers, and whose
 /// results fit `budget`, is executed with the interpreter's kernel (`VitInterp.evaluate`; there
 /// is no second implementation) and replaced by initializers carrying its output values'
-/// names. Graph outputs are never turned into initializers (they stay node outputs). Returns
-/// whether anything was folded.
+/// names. Graph outputs are never turned into initializers (they stay node outputs); an
+/// initializer whose every use was folded is removed. Returns whether anything was folded.
 public func foldConstants(_ graph: inout Graph, budget: FoldingBudget = FoldingBudget()) throws -> Bool {
     var changed = false
     var kept: [Node] = []
     kept.reserveCapacity(graph.nodes.count)
     let outputs = Set(graph.outputs)
+    // An initializer whose last use folds away is dropped at once (dead-code elimination would
+    // drop it after the pass), so folding every weight's Transpose does not hold both copies.
+    var uses = graph.useCounts()
+    let inputs = Set(graph.inputs)
     for node in graph.nodes {
         let foldable = !node.inputs.isEmpty || node.op.isSource
         guard foldable, node.inputs.allSatisfy({ graph.initializers[$0] != nil }),
@@ -28,15 +32,19 @@ public func foldConstants(_ graph: inout Graph, budget: FoldingBudget = FoldingB
             kept.append(node)
             continue
         }
-        let inputs = node.inputs.map { graph.initializers[$0]! }
-        let inBytes = inputs.reduce(0) { $0 + $1.byteCount }
+        let operands = node.inputs.map { graph.initializers[$0]! }
+        let inBytes = operands.reduce(0) { $0 + $1.byteCount }
         let outBytes = node.outputs.reduce(0) { $0 + graph.type(of: $1).dtype.byteSize * (graph.type(of: $1).shape.elementCount ?? 0) }
         if outBytes > inBytes && outBytes > budget.maxGrowthBytes {
             kept.append(node)
             continue
         }
-        let results = try evaluate(node.op, inputs)
+        let results = try evaluate(node.op, operands)
         for (v, t) in zip(node.outputs, results) { graph.initializers[v] = t }
+        for v in node.inputs {
+            uses[v.index] -= 1
+            if uses[v.index] == 0, !inputs.contains(v), !outputs.contains(v) { graph.initializers[v] = nil }
+        }
         changed = true
     }
     graph.nodes = kept

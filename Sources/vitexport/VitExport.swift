@@ -14,10 +14,18 @@ struct VitExport: ParsableCommand {
         subcommands: [ModelsCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self]
     )
 
-    /// The process's allocator policy is chosen here, once, before any command runs.
+    /// The process's allocator policy is chosen here, once, before the command runs: the
+    /// commands that interpret a model keep large freed blocks for reuse; export and dump keep
+    /// glibc's default, which returns them, so folding's short-lived copies do not stay in
+    /// the peak.
     static func main() {
-        AllocatorPolicy.useLargeBlockReuse()
-        main(nil)
+        do {
+            var command = try parseAsRoot()
+            if command is RunCommand || command is VerifyCommand { AllocatorPolicy.useLargeBlockReuse() }
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
     }
 }
 
