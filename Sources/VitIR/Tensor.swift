@@ -180,6 +180,20 @@ public struct Tensor: Sendable, CustomStringConvertible {
         return h.value
     }
 
+    /// FNV-1a over dtype, shape and at most the first and last 256 bytes: a bucket key for
+    /// finding equal tensors (equal tensors have equal sample hashes; candidates in a bucket are
+    /// then compared in full), at a cost independent of the tensor's size.
+    public var sampleHash: UInt64 {
+        var h = FNV1a()
+        h.combine(dtype.rawValue.utf8)
+        for d in shape { h.combine(littleEndian: d) }
+        let bytes = rawBytes
+        let edge = Swift.min(256, bytes.count)
+        h.combine(UnsafeRawBufferPointer(rebasing: bytes[..<edge]))
+        h.combine(UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - edge)...]))
+        return h.value
+    }
+
     public var description: String {
         let preview = count <= 8 ? " \(dtype.isFloatingPoint ? floats.description : int64s.description)" : ""
         return "Tensor<\(dtype.shortName)>\(shape)\(preview)"

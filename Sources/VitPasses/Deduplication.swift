@@ -10,7 +10,8 @@ public func deduplicate(_ graph: inout Graph) throws -> Bool {
     let names = graph.initializers.keys.sorted { graph.name(of: $0) < graph.name(of: $1) }
     for id in names {
         let t = graph.initializers[id]!
-        let h = t.contentHash
+        // Buckets by a sample of the bytes; bitwiseEqual decides.
+        let h = t.sampleHash
         if let same = byHash[h, default: []].first(where: { graph.initializers[$0]!.bitwiseEqual(t) }),
            !graph.outputs.contains(id) {
             graph.replaceUses(of: id, with: same)

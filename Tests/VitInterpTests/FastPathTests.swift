@@ -163,6 +163,30 @@ import VitIR
         }
     }
 
+    // MARK: Transpose of the last two axes
+
+    @Test func transposeLastTwo() throws {
+        var rng = SplitMix(seed: 71)
+        let dtypes: [DType] = [.float32, .float16, .int64, .uint8, .bool]
+        for _ in 0..<80 {
+            let dtype = dtypes[rng.int(0...(dtypes.count - 1))]
+            let rank = rng.int(2...4)
+            // Extents around the 32-element tile: 1, 31, 32, 33, 70, and empty ones.
+            let shape = (0..<rank).map { _ in [0, 1, 2, 31, 32, 33, 70][rng.int(0...6)] }
+            let x = Tensor(dtype: dtype, shape: shape) { raw in
+                for i in raw.indices { raw[i] = dtype == .bool ? UInt8(rng.int(0...1)) : UInt8(truncatingIfNeeded: rng.next()) }
+            }
+            var perm = Array(0..<rank)
+            perm.swapAt(rank - 2, rank - 1)
+            #expect(transposeLastTwoApplies(perm))
+            #expect(VitInterp.transposeLastTwo(x).bitwiseEqual(transposeReference(x, perm: perm)), "\(dtype) \(shape)")
+        }
+        #expect(!transposeLastTwoApplies([1, 0, 2]))
+        #expect(!transposeLastTwoApplies([0]))
+        #expect(!transposeLastTwoApplies([2, 1, 0]))
+        #expect(transposeLastTwoApplies([1, 0]))
+    }
+
     // MARK: MaxPool over two spatial axes
 
     @Test func maxPool2D() throws {

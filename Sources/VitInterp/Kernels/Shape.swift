@@ -4,8 +4,14 @@ import VitIR
 // Data movement: exact for every dtype (bytes are copied or viewed, never converted).
 // Reshape, Squeeze, Unsqueeze and Identity return views sharing the input's storage.
 
-/// ONNX Transpose with a general permutation: out axis k is input axis perm[k].
+/// ONNX Transpose. Takes the fast path `transposeLastTwo` (FastPaths/, bit-exact) when the
+/// permutation swaps the last two axes, else `transposeReference`.
 func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
+    transposeLastTwoApplies(perm) ? transposeLastTwo(x) : transposeReference(x, perm: perm)
+}
+
+/// ONNX Transpose with a general permutation: out axis k is input axis perm[k].
+func transposeReference(_ x: Tensor, perm: [Int]) -> Tensor {
     let strides = rowMajorStrides(x.shape)
     let outShape = perm.map { x.shape[$0] }
     let tables = perm.indices.map { k in (0..<outShape[k]).map { $0 * strides[perm[k]] } }
