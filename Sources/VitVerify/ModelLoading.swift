@@ -31,14 +31,11 @@ public enum StagePolicy: Sendable {
 /// How `loadModel` traces.
 public struct TraceSettings: Sendable {
     public var stages: StagePolicy
-    /// Teacher forcing: a detector takes its decoder's proposals from the input
-    /// `proposal_indices` (`DetectorTraceOptions.forcedProposals`).
-    public var forcedProposals: Bool
     /// The pass pipeline's options; nil leaves the graph as traced.
     public var passes: PassOptions?
 
-    public init(stages: StagePolicy = .marked, forcedProposals: Bool = false, passes: PassOptions? = PassOptions()) {
-        self.stages = stages; self.forcedProposals = forcedProposals; self.passes = passes
+    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions()) {
+        self.stages = stages; self.passes = passes
     }
 }
 
@@ -67,9 +64,8 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
     }
     var graph: Graph
     do {
-        if config.architecture == .detector && (settings.stages != .none || settings.forcedProposals) {
-            let options = DetectorTraceOptions(debugOutputs: settings.stages != .none, forcedProposals: settings.forcedProposals)
-            graph = try traceDetectorModel(config, parameters: parameters, options: options)
+        if config.architecture == .detector && settings.stages != .none {
+            graph = try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true))
         } else {
             graph = try traceModel(config, parameters: parameters)
         }
