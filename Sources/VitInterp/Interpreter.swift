@@ -32,7 +32,9 @@ public struct Interpreter: Sendable {
     /// Observing and overriding named values during one run, without changing the graph.
     ///
     /// - `observe`: names of values (graph inputs, initializers or node outputs) whose tensors
-    ///   the run records in `Result.observed`, as they are after any override.
+    ///   the run records in `Result.observed` as the graph computed them (the feed, for an
+    ///   input), before any override: overriding and observing a value shows what the graph
+    ///   would have passed on.
     /// - `overrides`: tensors that replace the value of that name as soon as it is defined
     ///   (a graph input when it is bound, a node output right after its node ran); every later
     ///   use sees the substitute. A substitute must conform to the value's declared type.
@@ -134,19 +136,19 @@ private struct RunState {
         }
     }
 
-    /// Binds `t` (or its override) to `id`, records it when observed, counts it live.
+    /// Records `t` when observed, binds it (or its override) to `id`, counts it live.
     /// `fail` builds the error for an override of the wrong type.
     mutating func define(_ id: ValueID, _ t: Tensor,
                          fail: (String) -> InterpreterError = { InterpreterError(site: .graph, message: $0) }) throws(InterpreterError) {
         var value = t
         if let name = hooked[id] {
+            if hooks.observe.contains(name) { observed[name] = t }
             if let substitute = hooks.overrides[name] {
                 guard conforms(substitute.type, to: graph.type(of: id)) else {
                     throw fail("override of '\(name)' is \(substitute.type), declared \(graph.type(of: id))")
                 }
                 value = substitute
             }
-            if hooks.observe.contains(name) { observed[name] = value }
         }
         env[id.index] = value
         memory.retain(value)

@@ -99,3 +99,18 @@ func verifierCatchesMutation(_ mutation: MutationCase) throws {
     #expect(throws: VerifyError.self) { try mutated(tiny.export17, .swapInputs(node: "no.such.node")) }
     #expect(throws: VerifyError.self) { try mutated(tiny.export17, .scaleWeight(initializer: "no.such.weight", factor: 2)) }
 }
+
+@Test func stagesDownstreamOfAMutationAreJudgedOnTheirOwnError() throws {
+    // The pyramid's weight is wrong; the neck, computed from the traced model's pyramid levels,
+    // is right: its end-to-end error is the pyramid's, its local error its own.
+    let tiny = try TinyDetector.shared.get()
+    let weight = try first(weightNames(tiny.export17, prefix: "backbone.simfp_3."), "pyramid weight")
+    let report = try tiny.verify(try mutated(tiny.export17, .scaleWeight(initializer: weight, factor: 1.05)))
+    print(report.table)
+    let pyramid = try #require(report.rows.first { $0.stage == "pyramid.p3" })
+    #expect(!pyramid.passed && pyramid.verdict.hasPrefix("MISMATCH (end to end"))
+    let neck = try #require(report.rows.first { $0.stage == "neck.0" })
+    #expect(neck.passed && neck.verdict.hasPrefix("ok locally; end to end"), "\(neck)")
+    #expect((neck.relativeError ?? 1) <= VerifyTolerances().relative)
+    #expect(report.firstFailure == "pyramid.p3")
+}
