@@ -17,7 +17,10 @@ struct VerifyCommand: ParsableCommand {
             pyramid, neck, encoder memory, proposals, decoder states, logits and boxes). Proposals \
             and detections are matched by identity (query, class); when near-tied proposals come \
             out in a different order, the file's decoder is teacher-forced with the traced model's \
-            proposal indices. Files whose stages cannot be found (stripped or renamed) have their \
+            proposal indices. A stage beyond --tolerance end to end is judged on its own error: \
+            the file's graph is run again with every stage value replaced by the traced model's \
+            (rounding of reordered arithmetic grows through deep layers; a real bug fails at its \
+            stage either way). Files whose stages cannot be found (stripped or renamed) have their \
             detections compared as sets: same label, box IoU ≥ 0.999, score within \
             --score-tolerance, and a detection without a partner fails only when its score is not \
             within --score-tolerance of the K-th. Prints the mode, a table by stage and the \
