@@ -48,8 +48,11 @@ let package = Package(
         // ONNX export (lowering per opset, file writing, validation) and import.
         .target(name: "VitONNX", dependencies: ["VitIR", "ONNXProto", "CONNXChecker",
                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // Tracing a model from config + weights + options, verification of exports stage by
+        // stage, and the ONNX mutations that prove the verifier can fail.
+        .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto"]),
         .executableTarget(name: "vitexport", dependencies: [
-            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX",
+            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VitIRTests", dependencies: ["VitIR"]),
@@ -57,6 +60,7 @@ let package = Package(
         .testTarget(name: "VitModelsTests", dependencies: ["VitIR", "VitModels", "VitInterp", "VitPasses", "VitONNX"], exclude: ["Golden"]),
         .testTarget(name: "VitPassesTests", dependencies: ["VitIR", "VitPasses", "VitInterp", "VitModels"]),
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
-        .testTarget(name: "CLITests", dependencies: ["vitexport"]),
+        .testTarget(name: "VitVerifyTests", dependencies: ["VitIR", "VitInterp", "VitModels", "VitONNX", "VitVerify", "ONNXProto"]),
+        .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto"]),
     ]
 )

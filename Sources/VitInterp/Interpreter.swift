@@ -33,6 +33,27 @@ public struct Interpreter: Sendable {
         }
     }
 
+    /// Observing and overriding named values during one run, without changing the graph.
+    ///
+    /// - `observe`: names of values (graph inputs, initializers or node outputs) whose tensors
+    ///   the run records in `Result.observed` as the graph computed them (the feed, for an
+    ///   input), before any override: overriding and observing a value shows what the graph
+    ///   would have passed on.
+    /// - `overrides`: tensors that replace the value of that name as soon as it is defined
+    ///   (a graph input when it is bound, a node output right after its node ran); every later
+    ///   use sees the substitute. A substitute must conform to the value's declared type.
+    /// Naming a value the graph does not have is an error, so a misspelt stage is not silently
+    /// skipped.
+    public struct Hooks: Sendable {
+        public var observe: Set<String>
+        public var overrides: [String: Tensor]
+
+        public init(observe: Set<String> = [], overrides: [String: Tensor] = [:]) {
+            self.observe = observe
+            self.overrides = overrides
+        }
+    }
+
     public struct Result: Sendable {
         /// Graph outputs by name.
         public var outputs: [String: Tensor]
@@ -42,97 +63,39 @@ public struct Interpreter: Sendable {
         public var peakBytes: Int
         /// Total seconds per ONNX op name; empty unless `Options.profile` is set.
         public var profile: [String: Double]
+        /// Values named in `Hooks.observe`, by name.
+        public var observed: [String: Tensor] = [:]
 
         public subscript(name: String) -> Tensor? { outputs[name] }
     }
 
-    public func run(feeds: [String: Tensor], options: Options = Options()) throws(InterpreterError) -> Result {
+    public func run(feeds: [String: Tensor], options: Options = Options(),
+                    hooks: Hooks = Hooks()) throws(InterpreterError) -> Result {
         do { try checkMemory(graph, budget: options.budget) } catch {
             throw InterpreterError(site: .graph, message: error.description)
         }
         try checkFeeds(feeds)
-        var env = [Tensor?](repeating: nil, count: graph.values.count)
-        var remaining = graph.useCounts()
-        for (id, t) in graph.initializers { env[id.index] = t }
-        var memory = LiveMemory(initializers: graph.initializers.values)
+        let byName = try hookedValues(hooks)
+        var state = RunState(graph: graph, hooks: hooks, hooked: byName)
+        for id in graph.inputs { try state.define(id, feeds[graph.name(of: id)]!) }
+        state.releaseUnused(graph.inputs)
+        state.memory.notePeak()
+        for node in graph.nodes { try state.execute(node, options: options) }
+        return try state.result()
+    }
 
-        for id in graph.inputs {
-            let t = feeds[graph.name(of: id)]!
-            env[id.index] = t
-            memory.retain(t)
-            if remaining[id.index] == 0 { memory.release(t); env[id.index] = nil }
+    /// Value ids of the hooks' names (initializers are recorded here, as they are never
+    /// defined by the run); throws for a name the graph lacks.
+    private func hookedValues(_ hooks: Hooks) throws(InterpreterError) -> [ValueID: String] {
+        let wanted = hooks.observe.union(hooks.overrides.keys)
+        guard !wanted.isEmpty else { return [:] }
+        var byName: [ValueID: String] = [:]
+        for (i, value) in graph.values.enumerated() where wanted.contains(value.name) { byName[ValueID(i)] = value.name }
+        let missing = wanted.subtracting(byName.values)
+        if let first = missing.sorted().first {
+            throw InterpreterError(site: .graph, message: "hook names value '\(first)', which the graph does not have")
         }
-        memory.notePeak()
-
-        var profile: [String: Double] = [:]
-        let clock = ContinuousClock()
-        for node in graph.nodes {
-            func fail(_ message: String, _ underlying: KernelError? = nil) -> InterpreterError {
-                InterpreterError(site: .node(name: node.name, op: node.op.name, scope: node.scope, location: node.location),
-                                 message: message, underlying: underlying)
-            }
-            var inputs: [Tensor] = []
-            for v in node.inputs {
-                guard v.index >= 0, v.index < env.count, let t = env[v.index] else {
-                    throw fail("input \(v.index < env.count && v.index >= 0 ? "'\(graph.name(of: v))'" : v.description) is not defined (or already freed) when the node runs")
-                }
-                inputs.append(t)
-            }
-
-            let start = clock.now
-            let outputs: [Tensor]
-            do {
-                outputs = try evaluate(node.op, inputs)
-            } catch let error as KernelError {
-                throw fail(error.description, error)
-            } catch {
-                throw fail("\(error)")
-            }
-            if options.profile {
-                let d = (clock.now - start).components
-                profile[node.op.name, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
-            }
-
-            guard outputs.count == node.outputs.count else {
-                throw fail("op produced \(outputs.count) outputs, node declares \(node.outputs.count)")
-            }
-            for (k, (v, t)) in zip(node.outputs, outputs).enumerated() {
-                let declared = graph.type(of: v)
-                guard conforms(t.type, to: declared) else {
-                    throw fail("output \(k) ('\(graph.name(of: v))') is \(t.type), declared \(declared)")
-                }
-                if options.checkFinite, let i = firstNonFinite(t) {
-                    throw fail("output \(k) ('\(graph.name(of: v))') holds \(t.floats[i]) at flat index \(i)")
-                }
-                env[v.index] = t
-                memory.retain(t)
-            }
-            memory.notePeak()
-
-            for v in node.inputs where graph.initializers[v] == nil {
-                remaining[v.index] -= 1
-                if remaining[v.index] == 0, let t = env[v.index] {
-                    memory.release(t)
-                    env[v.index] = nil
-                }
-            }
-            for v in node.outputs where remaining[v.index] == 0 {
-                if let t = env[v.index] { memory.release(t) }
-                env[v.index] = nil
-            }
-        }
-
-        var outputs: [String: Tensor] = [:]
-        var names: [String] = []
-        for v in graph.outputs {
-            let name = graph.name(of: v)
-            guard let t = env[v.index] else {
-                throw InterpreterError(site: .graph, message: "output '\(name)' is never computed")
-            }
-            outputs[name] = t
-            names.append(name)
-        }
-        return Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: profile)
+        return byName
     }
 
     private func checkFeeds(_ feeds: [String: Tensor]) throws(InterpreterError) {
@@ -150,6 +113,130 @@ public struct Interpreter: Sendable {
                 throw InterpreterError(site: .feed(name: name), message: "expected \(declared), got \(t.type)")
             }
         }
+    }
+}
+
+/// The environment of one `Interpreter.run`: live values, remaining uses, memory accounting,
+/// profile and hook records.
+private struct RunState {
+    let graph: Graph
+    let hooks: Interpreter.Hooks
+    /// Hooked values (observed or overridden) by id.
+    let hooked: [ValueID: String]
+    var env: [Tensor?]
+    var remaining: [Int]
+    var memory: LiveMemory
+    var profile: [String: Double] = [:]
+    var observed: [String: Tensor] = [:]
+    let clock = ContinuousClock()
+
+    init(graph: Graph, hooks: Interpreter.Hooks, hooked: [ValueID: String]) {
+        self.graph = graph
+        self.hooks = hooks
+        self.hooked = hooked
+        env = [Tensor?](repeating: nil, count: graph.values.count)
+        remaining = graph.useCounts()
+        memory = LiveMemory(initializers: graph.initializers.values)
+        for (id, t) in graph.initializers {
+            env[id.index] = t
+            if let name = hooked[id], hooks.observe.contains(name) { observed[name] = t }
+        }
+    }
+
+    /// Records `t` when observed, binds it (or its override) to `id`, counts it live.
+    /// `fail` builds the error for an override of the wrong type.
+    mutating func define(_ id: ValueID, _ t: Tensor,
+                         fail: (String) -> InterpreterError = { InterpreterError(site: .graph, message: $0) }) throws(InterpreterError) {
+        var value = t
+        if let name = hooked[id] {
+            if hooks.observe.contains(name) { observed[name] = t }
+            if let substitute = hooks.overrides[name] {
+                guard conforms(substitute.type, to: graph.type(of: id)) else {
+                    throw fail("override of '\(name)' is \(substitute.type), declared \(graph.type(of: id))")
+                }
+                value = substitute
+            }
+        }
+        env[id.index] = value
+        memory.retain(value)
+    }
+
+    /// Drops the values among `ids` that nothing uses.
+    mutating func releaseUnused(_ ids: [ValueID]) {
+        for v in ids where remaining[v.index] == 0 {
+            if let t = env[v.index] { memory.release(t) }
+            env[v.index] = nil
+        }
+    }
+
+    /// Runs one node: gathers its inputs, evaluates, checks and binds its outputs, frees the
+    /// values whose last use it was.
+    mutating func execute(_ node: Node, options: Interpreter.Options) throws(InterpreterError) {
+        func fail(_ message: String, _ underlying: KernelError? = nil) -> InterpreterError {
+            InterpreterError(site: .node(name: node.name, op: node.op.name, scope: node.scope, location: node.location),
+                             message: message, underlying: underlying)
+        }
+        var inputs: [Tensor] = []
+        for v in node.inputs {
+            guard v.index >= 0, v.index < env.count, let t = env[v.index] else {
+                throw fail("input \(v.index < env.count && v.index >= 0 ? "'\(graph.name(of: v))'" : v.description) is not defined (or already freed) when the node runs")
+            }
+            inputs.append(t)
+        }
+
+        let start = clock.now
+        let outputs: [Tensor]
+        do {
+            outputs = try evaluate(node.op, inputs)
+        } catch let error as KernelError {
+            throw fail(error.description, error)
+        } catch {
+            throw fail("\(error)")
+        }
+        if options.profile {
+            let d = (clock.now - start).components
+            profile[node.op.name, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
+        }
+
+        guard outputs.count == node.outputs.count else {
+            throw fail("op produced \(outputs.count) outputs, node declares \(node.outputs.count)")
+        }
+        for (k, (v, t)) in zip(node.outputs, outputs).enumerated() {
+            let declared = graph.type(of: v)
+            guard conforms(t.type, to: declared) else {
+                throw fail("output \(k) ('\(graph.name(of: v))') is \(t.type), declared \(declared)")
+            }
+            if options.checkFinite, let i = firstNonFinite(t) {
+                throw fail("output \(k) ('\(graph.name(of: v))') holds \(t.floats[i]) at flat index \(i)")
+            }
+            try define(v, t, fail: { fail($0) })
+        }
+        memory.notePeak()
+
+        for v in node.inputs where graph.initializers[v] == nil {
+            remaining[v.index] -= 1
+            if remaining[v.index] == 0, let t = env[v.index] {
+                memory.release(t)
+                env[v.index] = nil
+            }
+        }
+        releaseUnused(node.outputs)
+    }
+
+    /// The graph outputs by name, in graph order.
+    func result() throws(InterpreterError) -> Interpreter.Result {
+        var outputs: [String: Tensor] = [:]
+        var names: [String] = []
+        for v in graph.outputs {
+            let name = graph.name(of: v)
+            guard let t = env[v.index] else {
+                throw InterpreterError(site: .graph, message: "output '\(name)' is never computed")
+            }
+            outputs[name] = t
+            names.append(name)
+        }
+        return Interpreter.Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: profile,
+                                  observed: observed)
     }
 }
 

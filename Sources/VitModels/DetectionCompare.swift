@@ -137,3 +137,79 @@ public func compareDetections(candidate: DetectionSet, reference: DetectionSet, 
     return DetectionComparison(selection: selection, matched: matched, worstScoreError: worstScore,
                                worstBoxError: worstBox, failures: failures)
 }
+
+/// How a candidate's detections compare with a reference's as sets, without identities:
+/// for files whose internal values cannot be found (foreign or simplified exports).
+public struct DetectionSetComparison: Sendable, CustomStringConvertible {
+    /// Reference detections with a partner in the candidate.
+    public var matched: Int
+    public var total: Int
+    /// Largest |Δscore| and |Δbox coordinate| over matched pairs.
+    public var worstScoreError: Float
+    public var worstBoxError: Float
+    /// Smallest gap between adjacent reference scores (the boundary margin at K is unknown:
+    /// only K detections are output).
+    public var smallestGap: Float
+    /// Unmatched detections within the near-tie margin of the K-th score (allowed).
+    public var nearTieUnmatched: Int
+    public var failures: [String]
+
+    public var passed: Bool { failures.isEmpty }
+
+    public var description: String {
+        var lines = ["matched \(matched)/\(total) as sets (\(nearTieUnmatched) unmatched within a near-tie of the K-th score), worst score error \(worstScoreError), worst box error \(worstBoxError)"]
+        lines += failures.map { "FAIL " + $0 }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Intersection over union of two (x1, y1, x2, y2) boxes; boxes of zero area are equal (1)
+/// when every coordinate is within `tolerance`, else disjoint (0).
+public func intersectionOverUnion(_ a: [Float], _ b: [Float], tolerance: Float) -> Float {
+    let area = { (r: [Float]) in max(r[2] - r[0], 0) * max(r[3] - r[1], 0) }
+    let w = max(min(a[2], b[2]) - max(a[0], b[0]), 0), h = max(min(a[3], b[3]) - max(a[1], b[1]), 0)
+    let union = area(a) + area(b) - w * h
+    guard union > 0 else { return zip(a, b).allSatisfy { abs($0 - $1) <= tolerance } ? 1 : 0 }
+    return w * h / union
+}
+
+/// Compares detections as sets: a reference detection matches an unused candidate detection
+/// with the same label, box IoU ≥ `minimumIoU` (see `intersectionOverUnion`) and score within
+/// `scoreTolerance` (the closest score wins). An unmatched detection of either side is a
+/// failure only when its score is more than `scoreTolerance` above its own side's K-th (lowest)
+/// score: only detections at the top-K boundary can be displaced by a near-tie.
+public func compareDetectionSets(candidate: DetectionSet, reference: DetectionSet, scoreTolerance: Float,
+                                 boxTolerance: Float, minimumIoU: Float = 0.999) -> DetectionSetComparison {
+    var used = [Bool](repeating: false, count: candidate.scores.count)
+    var matched = 0, nearTie = 0
+    var worstScore: Float = 0, worstBox: Float = 0
+    var failures: [String] = []
+    let referenceKth = reference.scores.min() ?? 0, candidateKth = candidate.scores.min() ?? 0
+    for i in reference.scores.indices {
+        var best: Int?
+        for j in candidate.scores.indices where !used[j] && candidate.labels[j] == reference.labels[i] {
+            let ds = abs(candidate.scores[j] - reference.scores[i])
+            guard ds <= scoreTolerance,
+                  intersectionOverUnion(candidate.boxes[j], reference.boxes[i], tolerance: boxTolerance) >= minimumIoU else { continue }
+            if best.map({ ds < abs(candidate.scores[$0] - reference.scores[i]) }) ?? true { best = j }
+        }
+        guard let j = best else {
+            if reference.scores[i] - referenceKth <= scoreTolerance { nearTie += 1; continue }
+            failures.append("reference detection \(i) (label \(reference.labels[i]), score \(reference.scores[i]), box \(reference.boxes[i])) has no match in the candidate")
+            continue
+        }
+        used[j] = true
+        matched += 1
+        worstScore = max(worstScore, abs(candidate.scores[j] - reference.scores[i]))
+        worstBox = max(worstBox, zip(candidate.boxes[j], reference.boxes[i]).map { abs($0 - $1) }.max() ?? 0)
+    }
+    for j in candidate.scores.indices where !used[j] {
+        if candidate.scores[j] - candidateKth <= scoreTolerance { nearTie += 1; continue }
+        failures.append("candidate detection \(j) (label \(candidate.labels[j]), score \(candidate.scores[j]), box \(candidate.boxes[j])) has no match in the reference")
+    }
+    let sorted = reference.scores.sorted(by: >)
+    let gaps = sorted.count > 1 ? (1..<sorted.count).map { sorted[$0 - 1] - sorted[$0] } : []
+    return DetectionSetComparison(matched: matched, total: reference.scores.count, worstScoreError: worstScore,
+                                  worstBoxError: worstBox, smallestGap: gaps.min() ?? .infinity,
+                                  nearTieUnmatched: nearTie, failures: failures)
+}

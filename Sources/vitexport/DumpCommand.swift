@@ -3,6 +3,7 @@ import Foundation
 import VitIR
 import VitONNX
 import VitPasses
+import VitVerify
 
 enum DumpFormat: String, ExpressibleByArgument, CaseIterable {
     case text, dot, json
@@ -47,8 +48,7 @@ struct DumpCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        var (_, graph) = try model.trace()
-        if stage != .traced { _ = try optimize(&graph) }
+        var graph = try model.load(TraceSettings(stages: .none, passes: stage == .traced ? nil : PassOptions())).graph
         if stage == .exported {
             let model = try makeModel(graph, options: ExportOptions(opset: opset, runChecker: false))
             graph = try importModel(model, baseDirectory: nil)

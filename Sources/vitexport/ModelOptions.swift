@@ -2,6 +2,7 @@ import ArgumentParser
 import ModelZoo
 import VitIR
 import VitModels
+import VitVerify
 
 /// Options every command that traces a model shares.
 struct ModelOptions: ParsableArguments {
@@ -21,42 +22,16 @@ struct ModelOptions: ParsableArguments {
         if weightsPrefix != nil && weights == nil { throw ValidationError("--weights-prefix needs --weights") }
     }
 
+    var request: ModelRequest { ModelRequest(model: model, weights: weights, weightsPrefix: weightsPrefix) }
+
+    /// The configuration; an error is one line without the usage text.
     func loadConfig() throws -> ModelConfig {
-        do { return try ModelConfig.load(model) } catch let error as ConfigError {
-            throw ValidationError(error.description)
-        }
+        do { return try VitVerify.loadConfig(model) } catch { throw CLIError(error.description) }
     }
 
-    /// Traces the configured model with the parameters of --weights, or seeded ones. With
-    /// `detectorDebugOutputs`, a detector also outputs its intermediate stages; with
-    /// `forcedProposals`, it takes its decoder's proposals from the input `proposal_indices`
-    /// (`DetectorTraceOptions.forcedProposals`). Both are ignored for other architectures.
-    func trace(detectorDebugOutputs: Bool = false, forcedProposals: Bool = false) throws -> (ModelConfig, Graph) {
-        let config = try loadConfig()
-        var parameters: ParameterSource?
-        if let weights {
-            do {
-                if config.architecture == .detector && weightsPrefix == nil {
-                    // detrex stores the shared heads twice; either copy binds.
-                    parameters = try detectorCheckpointParameters(file: SafetensorsFile(path: weights))
-                } else {
-                    parameters = try CheckpointParameters(file: SafetensorsFile(path: weights), prefix: weightsPrefix ?? "")
-                }
-            } catch let error as SafetensorsError {
-                throw CLIError(error.description)
-            }
-        }
-        do {
-            if (detectorDebugOutputs || forcedProposals) && config.architecture == .detector {
-                let options = DetectorTraceOptions(debugOutputs: detectorDebugOutputs, forcedProposals: forcedProposals)
-                return (config, try traceDetectorModel(config, parameters: parameters, options: options))
-            }
-            return (config, try traceModel(config, parameters: parameters))
-        } catch let error as TraceError {
-            throw CLIError("tracing \(config.name) failed: \(error)")
-        } catch let error as CheckpointBindingError {
-            throw CLIError(error.description)
-        }
+    /// The model traced and optimized per `settings` (`VitVerify.loadModel`).
+    func load(_ settings: TraceSettings) throws -> LoadedModel {
+        do { return try loadModel(request, settings: settings) } catch { throw CLIError(error.description) }
     }
 }
 

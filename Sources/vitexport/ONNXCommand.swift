@@ -4,6 +4,7 @@ import VitIR
 import VitModels
 import VitONNX
 import VitPasses
+import VitVerify
 
 struct ONNXCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,7 +14,10 @@ struct ONNXCommand: ParsableCommand {
             The graph is traced, passed through the pass pipeline (constant folding, dead code, \
             deduplication, simplification), lowered for the chosen opset, checked with libonnx's \
             checker and strict shape inference where it knows the opset (IR ≤ 8), and written \
-            atomically. Same model and flags give a byte-identical file.
+            atomically. Same model and flags give a byte-identical file. A detector's stage \
+            boundaries (backbone, pyramid, neck, encoder memory, proposals, decoder states, logits, \
+            boxes, detections) are recorded in the metadata key vitexport.stages as the names of \
+            internal values, so `verify --onnx` can compare the file stage by stage.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -50,10 +54,9 @@ struct ONNXCommand: ParsableCommand {
         if debugOutputs && requested.architecture != .detector {
             throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")
         }
-        var (config, graph) = try model.trace(detectorDebugOutputs: debugOutputs)
-        let traced = graph.nodes.count
-        _ = try optimize(&graph, options: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)))
-        let folded = graph.nodes.count
+        let loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
+                                                  passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget))))
+        let (config, graph, traced, folded) = (loaded.config, loaded.graph, loaded.tracedNodeCount, loaded.graph.nodes.count)
         let path = output ?? "\(config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,

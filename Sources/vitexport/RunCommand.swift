@@ -5,33 +5,24 @@ import VitInterp
 import VitModels
 import VitONNX
 import VitPasses
+import VitVerify
 
 /// Where the graph to run comes from, and its inputs: shared by `run` and `verify`.
 struct GraphInputOptions: ParsableArguments {
     @Option(name: .customLong("input"), help: ArgumentHelp("Feed an input from a .npy file (repeatable).", valueName: "name=file.npy"))
-    var inputs: [String] = []
+    var specifications: [String] = []
 
     @Option(help: "Seed of the standard-normal values fed to inputs not given with --input.")
     var seed: UInt64 = 0
 
+    var inputs: GraphInputs {
+        get throws { do { return try GraphInputs(specifications: specifications, seed: seed) } catch { throw CLIError(error.description) } }
+    }
+
     /// Feeds for `graph`: files named by --input, seeded normal values for the rest.
     func feeds(for graph: Graph) throws -> [String: Tensor] {
-        var feeds: [String: Tensor] = [:]
-        for spec in inputs {
-            guard let eq = spec.firstIndex(of: "=") else { throw ValidationError("--input \(spec): expected name=file.npy") }
-            let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
-            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("--input \(name): cannot read \(path)") }
-            do { feeds[name] = try Tensor(npy: Array(data)) } catch { throw CLIError("--input \(name): \(path): \(error)") }
-        }
-        var rng = SplitMix64(seed: seed)
-        for id in graph.inputs where feeds[graph.name(of: id)] == nil {
-            let type = graph.type(of: id)
-            guard let dims = type.shape.ints, type.dtype == .float32 else {
-                throw CLIError("input \(graph.name(of: id)) (\(type)) needs --input: only static float32 inputs are generated")
-            }
-            feeds[graph.name(of: id)] = Tensor.float32(dims) { p in for i in p.indices { p[i] = rng.nextNormal() } }
-        }
-        return feeds
+        let inputs = try self.inputs
+        do { return try inputs.feeds(for: graph) } catch { throw CLIError(error.description) }
     }
 }
 
@@ -93,8 +84,11 @@ struct RunCommand: ParsableCommand {
             for (op, s) in result.profile { opSeconds[op, default: 0] += s }
         }
         let seconds = times.sorted()[times.count / 2]
-        var outputs = result.outputs
-        if dropEmpty { outputs = try droppingEmptyDetections(outputs) }
+        let (outputs, dropped): ([String: Tensor], Int)
+        do { (outputs, dropped) = try postProcess(result.outputs, PostProcessing(dropEmptyBoxes: dropEmpty)) } catch {
+            throw CLIError(error.description)
+        }
+        if dropEmpty { print("dropped \(dropped) empty boxes, kept \(outputs["scores"]!.count)") }
         for name in result.outputNames {
             let t = outputs[name]!
             let f = t.floats
@@ -131,32 +125,9 @@ func loadGraph(model: ModelOptions, onnx: String?) throws -> Graph {
     if let onnx {
         do { return try importModel(path: onnx) } catch { throw CLIError("\(onnx): \(error)") }
     }
-    var (_, graph) = try model.trace()
-    _ = try optimize(&graph)
-    return graph
+    return try model.load(TraceSettings(stages: .none)).graph
 }
 
 func fileSafe(_ name: String) -> String { String(name.map { $0 == "/" || $0 == ":" ? "_" : $0 }) }
 
 func writeNPY(_ t: Tensor, to path: String) throws { try writeAtomically(Data(t.npyBytes()), to: path) }
-
-/// Detector outputs (`boxes` [1, K, 4] xyxy, `scores` [1, K], `labels` [1, K]) without the
-/// detections whose box has zero width or height, as detectron2's `Instances` filter.
-func droppingEmptyDetections(_ outputs: [String: Tensor]) throws -> [String: Tensor] {
-    guard let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"],
-          boxes.shape.count == 3, boxes.shape[0] == 1, boxes.shape[2] == 4 else {
-        throw CLIError("--drop-empty needs detector outputs boxes [1, K, 4], scores [1, K] and labels [1, K]")
-    }
-    let b = boxes.floats, s = scores.floats, l = labels.int64s
-    let keep = (0..<boxes.shape[1]).filter { (i: Int) -> Bool in
-        let x1 = b[4 * i], y1 = b[4 * i + 1], x2 = b[4 * i + 2], y2 = b[4 * i + 3]
-        return x2 > x1 && y2 > y1
-    }
-    var out = outputs
-    let kept: [Float] = keep.flatMap { (i: Int) -> ArraySlice<Float> in b[(4 * i)..<(4 * i + 4)] }
-    out["boxes"] = Tensor(kept, shape: [1, keep.count, 4])
-    out["scores"] = Tensor(keep.map { s[$0] }, shape: [1, keep.count])
-    out["labels"] = Tensor(keep.map { l[$0] }, shape: [1, keep.count])
-    print("dropped \(boxes.shape[1] - keep.count) empty boxes, kept \(keep.count)")
-    return out
-}

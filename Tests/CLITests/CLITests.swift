@@ -124,7 +124,9 @@ func temporaryDirectory() throws -> URL {
     #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
     let v = try vitexport(["verify", "-m", "tiny-convattn", "--onnx", a])
     #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
-    #expect(v.stdout.contains("verified: 2 outputs match"))
+    #expect(v.stdout.contains("mode: outputs by name"))
+    #expect(v.stdout.contains("\nlogits "))
+    #expect(v.stdout.hasSuffix("verified\n"))
 }
 
 @Test func opsetOutsideTheRangeIsRejectedBeforeWork() throws {
@@ -159,16 +161,6 @@ func temporaryDirectory() throws -> URL {
     let r = try vitexport(["run", "-m", "tiny-convattn", "--input", "image=\(path)"])
     #expect(r.status != 0)
     #expect(r.stderr.contains("--input image: \(path): npy: not an .npy file"))
-}
-
-@Test func verifyTeacherForcesTheDetectorDecoder() throws {
-    // At opset 17 the export's decompositions rank two near-tied proposals differently; the
-    // decoder is then judged on the export's own proposals.
-    let r = try vitexport(["verify", "-m", "dino-tiny"])
-    #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-    #expect(r.stdout.contains("teacher-forced with the export's proposal indices"))
-    #expect(r.stdout.contains("debug.decoder.1.state (teacher-forced): match"))
-    #expect(!r.stdout.contains("decoder stages are not judged"))
 }
 
 @Test func runDropsEmptyDetectionsOnlyOnRequest() throws {
