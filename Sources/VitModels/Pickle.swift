@@ -118,6 +118,8 @@ struct PickleError: Error {
 struct Unpickler {
     private let bytes: UnsafeRawBufferPointer
     private var p = 0
+    /// Offset of the opcode being executed, for messages.
+    private var opcodeStart = 0
     private var stack: [PickleValue] = []
     private var marks: [Int] = []
     private var memo: [Int: PickleValue] = [:]
@@ -136,7 +138,7 @@ struct Unpickler {
         }
     }
 
-    private func fail(_ message: String) -> PickleError { PickleError(offset: p, message: message) }
+    private func fail(_ message: String) -> PickleError { PickleError(offset: opcodeStart, message: message) }
 
     private mutating func read(_ n: Int) throws(PickleError) -> UnsafeRawBufferPointer {
         guard n >= 0, let end = Checked.add(p, n), end <= bytes.count else {
@@ -214,6 +216,7 @@ struct Unpickler {
     /// Runs the pickle to STOP and returns its value.
     mutating func run() throws(PickleError) -> PickleValue {
         while true {
+            opcodeStart = p
             let opcode = try read(1)[0]
             if opcode == 0x2E { // STOP
                 guard marks.isEmpty, stack.count == 1, let v = stack.first else {

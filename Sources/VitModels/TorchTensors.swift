@@ -76,7 +76,7 @@ extension TorchCheckpoint {
         if contiguous, !bigEndian, kind != .float64, start % size == 0 {
             do { return try Tensor(dtype: dtype, shape: ref.shape, storage: archive.storage, offset: start) } catch { throw fail(error.reason) }
         }
-        do { try budget.check(Checked.byteCount(dims: ref.shape, dtype), "\(path): \(name)") } catch { throw CheckpointReadError(path: path, error.description) }
+        do { try budget.check(Checked.byteCount(dims: ref.shape, dtype), name) } catch { throw CheckpointReadError(path: path, error.description) }
         return copy(ref, from: entry.dataOffset, count: count)
     }
 

@@ -1,0 +1,220 @@
+import Foundation
+import Testing
+import VitIR
+import VitInterp
+import VitModels
+
+// PyTorch checkpoints written by real torch (`Tools/gen_pth_fixtures.py`, versions in
+// Tests/Fixtures/pth/VERSIONS.txt), each compared with the values torch itself wrote to
+// `<name>.expected.safetensors`.
+
+private let pthFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .appendingPathComponent("Fixtures/pth")
+
+private func fixture(_ name: String) -> String { pthFixtures.appendingPathComponent(name).path }
+
+private func torchCheckpoint(_ name: String, weightsKey: String? = nil) throws -> TorchCheckpoint {
+    try #require(try openCheckpoint(path: fixture(name), weightsKey: weightsKey) as? TorchCheckpoint)
+}
+
+/// The one-line error `body` throws (recorded as an issue when it does not throw).
+private func readError(_ body: () throws -> Void) -> String {
+    do {
+        try body()
+        Issue.record("expected an error")
+        return ""
+    } catch {
+        let text = "\(error)"
+        #expect(!text.contains("\n"), "one line: \(text)")
+        return text
+    }
+}
+
+/// Every tensor of `checkpoint` equals the stored expectation: same names, dtype, shape, bytes.
+private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: String) throws {
+    let expected = try SafetensorsFile(path: fixture(expectedName))
+    #expect(checkpoint.names == expected.names)
+    for name in expected.names {
+        let (t, e) = (try checkpoint.tensor(named: name), try expected.tensor(named: name))
+        #expect(t.dtype == e.dtype && t.shape == e.shape, "\(name): \(t.dtype) \(t.shape) vs \(e.dtype) \(e.shape)")
+        #expect(Array(t.rawBytes) == Array(e.rawBytes), "\(name) differs")
+    }
+}
+
+@Test func plainStateDictReadsEveryDTypeViewAndSharedStorageExactly() throws {
+    let checkpoint = try torchCheckpoint("plain.pth")
+    #expect(checkpoint.layout == "plain state dict")
+    #expect(!checkpoint.bigEndian)
+    try expectExactValues(checkpoint, "plain.expected.safetensors")
+    #expect(try checkpoint.tensor(named: "f16").dtype == .float16, "half precision stays as stored until bound")
+    #expect(try checkpoint.tensor(named: "f64").dtype == .float32, "float64 narrows to float32")
+    #expect(try checkpoint.tensor(named: "shared.slice").floats == [1.5, 2, 2.5, 3])
+    #expect(try checkpoint.tensor(named: "shared.strided").floats == [0.5, 2, 3.5])
+    #expect(try checkpoint.tensor(named: "1.num_batches_tracked").int64s == [0])
+}
+
+@Test func bigEndianStoragesAreByteSwapped() throws {
+    let checkpoint = try torchCheckpoint("bigendian.pth")
+    #expect(checkpoint.bigEndian)
+    try expectExactValues(checkpoint, "plain.expected.safetensors")
+}
+
+@Test func layoutsAreDetected() throws {
+    let cases = [("detectron2.pth", "\"model\" of a detectron2/detrex training checkpoint"),
+                 ("state_dict.pth", "\"state_dict\" of a checkpoint"),
+                 ("teacher.pth", "\"teacher\" of a DINOv2 training checkpoint"),
+                 ("parameter.pth", "plain state dict")]
+    for (name, layout) in cases {
+        let checkpoint = try torchCheckpoint(name)
+        #expect(checkpoint.layout == layout, "\(name)")
+        try expectExactValues(checkpoint, name.replacingOccurrences(of: ".pth", with: ".expected.safetensors"))
+    }
+    #expect(try torchCheckpoint("detectron2.pth").topLevelKeys == ["model", "optimizer", "scheduler", "iteration"])
+}
+
+@Test func weightsKeyOverridesDetection() throws {
+    let student = try torchCheckpoint("teacher.pth", weightsKey: "student")
+    #expect(student.names == ["x"])
+    #expect(student.layout == "\"student\" (--weights-key)")
+    let missing = readError { _ = try openCheckpoint(path: fixture("teacher.pth"), weightsKey: "ema") }
+    #expect(missing.contains("teacher.pth") && missing.contains("\"ema\" is not a top-level key") && missing.contains("\"teacher\""))
+    let notDict = readError { _ = try openCheckpoint(path: fixture("detectron2.pth"), weightsKey: "iteration") }
+    #expect(notDict.contains("\"iteration\" holds the integer 5, not a state dict"))
+    let safetensors = readError { _ = try openCheckpoint(path: fixture("plain.expected.safetensors"), weightsKey: "model") }
+    #expect(safetensors.contains("safetensors file"))
+}
+
+@Test func formatIsRecognisedByContentNotExtension() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pth-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let torchAsSafetensors = dir.appendingPathComponent("weights.safetensors").path
+    let safetensorsAsPth = dir.appendingPathComponent("weights.pth").path
+    try FileManager.default.copyItem(atPath: fixture("plain.pth"), toPath: torchAsSafetensors)
+    try FileManager.default.copyItem(atPath: fixture("plain.expected.safetensors"), toPath: safetensorsAsPth)
+    #expect(try openCheckpoint(path: torchAsSafetensors) is TorchCheckpoint)
+    #expect(try openCheckpoint(path: safetensorsAsPth) is SafetensorsFile)
+}
+
+@Test func opaqueGlobalsAreToleratedOutsideBoundTensors() throws {
+    // detectron2.pth's optimizer and scheduler hold a __main__.Schedule instance.
+    _ = try torchCheckpoint("detectron2.pth")
+    let checkpoint = try torchCheckpoint("opaque_value.pth")
+    #expect(checkpoint.names == ["bias", "weight"])
+    #expect(try checkpoint.tensor(named: "weight").floats == [1, 1])
+    let error = readError { _ = try checkpoint.tensor(named: "bias") }
+    #expect(error.contains("opaque_value.pth: bias: needs global __main__.Schedule"), "\(error)")
+    let binding = readError { _ = try CheckpointParameters(file: checkpoint) }
+    #expect(binding.contains("bias: needs global __main__.Schedule"))
+}
+
+@Test func legacyFormatIsRefusedWithHowToResave() {
+    let error = readError { _ = try openCheckpoint(path: fixture("legacy.pth")) }
+    #expect(error.contains("legacy (pre-1.6, non-zip) torch.save file"))
+    #expect(error.contains("torch.save(torch.load(old, weights_only=True), new)"))
+}
+
+@Test func compressedEntryIsRefusedByName() {
+    let error = readError { _ = try openCheckpoint(path: fixture("compressed.pth")) }
+    #expect(error.contains("compressed.pth: zip entry \"plain/data.pkl\" is compressed (method 8)"), "\(error)")
+}
+
+@Test func malformedTensorsAndPicklesGiveOneClearError() throws {
+    let tensorCases = [
+        ("bad_stride.pth", "size [2, 3] with stride [3, 2] at storage offset 0 reaches past the 6 elements of archive/data/0"),
+        ("bad_offset.pth", "size [2] with stride [1] at storage offset 5 reaches past the 6 elements"),
+        ("bad_dims.pth", "is negative or too large"),
+        ("bad_negative_stride.pth", "is negative or too large"),
+        ("bad_numel.pth", "storage archive/data/0 declares 600 float32 elements but holds 24 bytes"),
+        ("bad_storage_key.pth", "its storage archive/data/7 is not in the archive"),
+        ("bad_huge.pth", "w needs 8.0 TiB, over the memory budget of 1.0 MiB"),
+    ]
+    for (name, message) in tensorCases {
+        let checkpoint = try #require(try openCheckpoint(path: fixture(name), budget: MemoryBudget(bytes: 1 << 20)) as? TorchCheckpoint)
+        let error = readError { _ = try checkpoint.tensor(named: "w") }
+        #expect(error.hasPrefix(fixture(name) + ": w") && error.contains(message), "\(name): \(error)")
+    }
+    let pickleCases = [
+        ("bad_opcode.pth", "archive/data.pkl at byte 5: opcode 0xff is not part of the state-dict subset"),
+        ("bad_memo.pth", "archive/data.pkl at byte 5: memo index 5 was never stored"),
+        ("bad_truncated_pickle.pth", "archive/data.pkl at byte 6: length 5 runs past the end of the pickle (truncated?)"),
+        ("bad_nesting.pth", "containers nest deeper than 256"),
+    ]
+    for (name, message) in pickleCases {
+        let error = readError { _ = try openCheckpoint(path: fixture(name)) }
+        #expect(error.hasPrefix(fixture(name) + ": ") && error.contains(message), "\(name): \(error)")
+    }
+}
+
+@Test func truncatedAndCorruptZipsGiveOneClearError() throws {
+    let original = try Data(contentsOf: URL(fileURLWithPath: fixture("plain.pth")))
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pth-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    func check(_ bytes: Data, _ label: String, contains message: String) throws {
+        let path = dir.appendingPathComponent("\(label).pth").path
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let error = readError { _ = try openCheckpoint(path: path) }
+        #expect(error.hasPrefix(path + ": ") && error.contains(message), "\(label): \(error)")
+    }
+    for cut in [0, 3, 21, 100, original.count / 2, original.count - 22, original.count - 1] {
+        let expected = cut < 4 ? "neither a PyTorch checkpoint"
+            : cut < 22 ? "\(cut) bytes is too short for a zip file" : "no zip end-of-central-directory record"
+        try check(original.prefix(cut), "cut\(cut)", contains: expected)
+    }
+    // torch writes no archive comment: the end record is the last 22 bytes.
+    let eocd = original.count - 22
+    func patched(_ patches: [(offset: Int, value: UInt64, bytes: Int)]) -> Data {
+        var d = original
+        for (offset, value, bytes) in patches {
+            for k in 0..<bytes { d[offset + k] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(k))) }
+        }
+        return d
+    }
+    func patched(_ offset: Int, _ value: UInt32) -> Data { patched([(offset, UInt64(value), 4)]) }
+    func int(_ offset: Int, _ bytes: Int) -> Int { (0..<bytes).reduce(0) { $0 | Int(original[offset + $1]) << (8 * $1) } }
+    let directory = int(eocd + 16, 4)
+    // torch (miniz) also writes the zip64 end records, whose values take precedence.
+    #expect(int(eocd - 20, 4) == 0x0706_4b50, "zip64 locator")
+    let zip64 = int(eocd - 20 + 8, 8)
+    #expect(int(zip64 + 48, 8) == directory)
+    try check(patched([(zip64 + 48, 0x7FFF_FFF0, 8)]), "directory", contains: "zip central directory [2147483632")
+    try check(patched([(eocd - 20 + 8, 0x7FFF_FFF0, 8)]), "locator", contains: "zip64 end-of-central-directory locator points to 2147483632")
+    try check(patched(directory + 42, 0x7FFF_FFF0), "local", contains: "zip entry \"plain/data.pkl\": local header offset 2147483632 does not hold a local header")
+    try check(patched(directory + 20, 0x10), "sizes", contains: "zip entry \"plain/data.pkl\" is stored but its sizes differ")
+    try check(patched([(directory + 20, 0x7FFF_FFF0, 4), (directory + 24, 0x7FFF_FFF0, 4)]), "size",
+              contains: "zip entry \"plain/data.pkl\": 2147483632 bytes of data run past the end of the")
+    // Every single-byte corruption of the end record and first directory entry is an error or
+    // a readable file, never a trap.
+    for offset in Array((eocd - 76)..<original.count) + Array(directory..<(directory + 46)) {
+        var d = original
+        d[offset] ^= 0xFF
+        let path = dir.appendingPathComponent("flip.pth").path
+        try d.write(to: URL(fileURLWithPath: path))
+        if let checkpoint = try? openCheckpoint(path: path) {
+            for name in checkpoint.names { _ = try? checkpoint.tensor(named: name) }
+        }
+    }
+}
+
+/// dino-tiny's weights as torch wrote them in a detrex training checkpoint (shared heads
+/// stored once, optimizer and scheduler state beside them) bind strictly and give the same
+/// outputs, bit for bit, as the safetensors fixture.
+@Test func dinoTinyTorchCheckpointBindsLikeItsSafetensors() throws {
+    let config = try ModelConfig.load("dino-tiny")
+    let pth = try openCheckpoint(path: fixture("dino-tiny.pth"))
+    #expect((pth as? TorchCheckpoint)?.layout == "\"model\" of a detectron2/detrex training checkpoint")
+    let safetensors = try openCheckpoint(path: detectorFixtures.appendingPathComponent("dino-tiny.weights.safetensors").path)
+    #expect(pth.names == safetensors.names)
+    let fromPth = try traceModel(config, parameters: try detectorCheckpointParameters(file: pth))
+    let fromSafetensors = try traceModel(config, parameters: try detectorCheckpointParameters(file: safetensors))
+    let reference = try SafetensorsFile(path: detectorFixtures.appendingPathComponent("dino-tiny.reference.safetensors").path)
+    let feeds = ["image": try reference.tensor(named: "image")]
+    let a = try Interpreter(fromPth).run(feeds: feeds).outputs
+    let b = try Interpreter(fromSafetensors).run(feeds: feeds).outputs
+    #expect(a.keys.sorted() == b.keys.sorted() && !a.isEmpty)
+    for (name, t) in a {
+        let other = try #require(b[name])
+        #expect(t.bitwiseEqual(other), "\(name)")
+    }
+}
