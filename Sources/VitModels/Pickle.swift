@@ -1,4 +1,3 @@
-import Foundation
 import VitIR
 
 // A data-only reader of the pickle subset PyTorch state dicts use (protocols 2–5, opcodes as
@@ -11,8 +10,10 @@ import VitIR
 // are resolved by the caller (torch's storages).
 //
 // Lists, dicts and sets are reference boxes, because a pickle memoizes a container (BINPUT)
-// and mutates it afterwards (APPENDS, SETITEMS). Since boxes can form cycles, the unpickler
-// records every box and `releaseContainers()` empties them once the caller is done.
+// and mutates it afterwards (APPENDS, SETITEMS); tuples are boxes too. Since boxes can form
+// cycles and arbitrarily deep chains, the unpickler records every box and
+// `releaseContainers()` empties them all once the caller is done: nothing leaks and nothing is
+// freed recursively.
 
 /// Limits on what a pickle may build, in one place.
 public enum PickleLimits {
@@ -24,6 +25,13 @@ public enum PickleLimits {
     public static let maxNesting = 256
     /// Bytes of one integer (LONG1/LONG4); wider integers become opaque.
     public static let maxLongBytes = 256
+}
+
+/// A tuple; a box like the mutable containers, so that nothing the pickle nests (tuples in
+/// tuples, a million deep) is ever destroyed recursively.
+public final class PickleTuple {
+    public internal(set) var items: [PickleValue]
+    init(_ items: [PickleValue]) { self.items = items }
 }
 
 public final class PickleList {
@@ -76,7 +84,7 @@ public indirect enum PickleValue {
     case float(Double)
     case string(String)
     case bytes(count: Int)
-    case tuple([PickleValue])
+    case tuple(PickleTuple)
     case list(PickleList)
     case dict(PickleDict)
     /// A name from GLOBAL/STACK_GLOBAL, not resolved.
@@ -96,7 +104,7 @@ public indirect enum PickleValue {
         case .float: "a float"
         case .string: "a string"
         case .bytes: "bytes"
-        case .tuple(let t): "a tuple of \(t.count)"
+        case .tuple(let t): "a tuple of \(t.items.count)"
         case .list: "a list"
         case .dict: "a dict"
         case .global(let m, let n): "the global \(m).\(n)"
@@ -134,7 +142,7 @@ struct Unpickler {
     /// Empties every list and dict built, breaking any reference cycle among them.
     func releaseContainers() {
         for box in boxes {
-            if let l = box as? PickleList { l.items = [] } else if let d = box as? PickleDict { d.clear() }
+            if let l = box as? PickleList { l.items = [] } else if let d = box as? PickleDict { d.clear() } else if let t = box as? PickleTuple { t.items = [] }
         }
     }
 
@@ -198,6 +206,10 @@ struct Unpickler {
         let l = PickleList(); l.items = items; boxes.append(l); return .list(l)
     }
 
+    private mutating func newTuple(_ items: [PickleValue]) -> PickleValue {
+        let t = PickleTuple(items); boxes.append(t); return .tuple(t)
+    }
+
     private mutating func newDict() -> PickleDict {
         let d = PickleDict(); boxes.append(d); return d
     }
@@ -241,34 +253,12 @@ struct Unpickler {
         case 0x31: _ = try popMark() // POP_MARK
         case 0x32: // DUP
             let v = try pop(); try push(v); try push(v)
-        case 0x4E: try push(.none)
-        case 0x88: try push(.bool(true))
-        case 0x89: try push(.bool(false))
-        case 0x4A: try push(.int(Int(Int32(bitPattern: UInt32(try unsigned(4)))))) // BININT
-        case 0x4B: try push(.int(Int(try unsigned(1)))) // BININT1
-        case 0x4D: try push(.int(Int(try unsigned(2)))) // BININT2
-        case 0x8A: try push(try long(try length(1))) // LONG1
-        case 0x8B: try push(try long(try length(4))) // LONG4
-        case 0x47: // BINFLOAT, big endian
-            let b = try read(8)
-            var bits: UInt64 = 0
-            for byte in b { bits = bits << 8 | UInt64(byte) }
-            try push(.float(Double(bitPattern: bits)))
-        case 0x58: try push(.string(try text(try length(4)))) // BINUNICODE
-        case 0x8C: try push(.string(try text(try length(1)))) // SHORT_BINUNICODE
-        case 0x8D: try push(.string(try text(try length(8)))) // BINUNICODE8
-        case 0x54: try push(.string(try text(try length(4)))) // BINSTRING (Python 2 str)
-        case 0x55: try push(.string(try text(try length(1)))) // SHORT_BINSTRING
-        case 0x42, 0x43, 0x8E, 0x96: // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
-            let n = try length(opcode == 0x43 ? 1 : opcode == 0x42 ? 4 : 8)
-            _ = try read(n)
-            try push(.bytes(count: n))
-        case 0x29: try push(.tuple([])) // EMPTY_TUPLE
-        case 0x74: try push(.tuple(try popMark())) // TUPLE
+        case 0x29: try push(newTuple([])) // EMPTY_TUPLE
+        case 0x74: let items = try popMark(); try push(newTuple(items)) // TUPLE
         case 0x85, 0x86, 0x87: // TUPLE1..3
             var items: [PickleValue] = []
             for _ in 0..<Int(opcode - 0x84) { items.insert(try pop(), at: 0) }
-            try push(.tuple(items))
+            try push(newTuple(items))
         case 0x5D: try push(newList([])) // EMPTY_LIST
         case 0x6C: let items = try popMark(); try push(newList(items)) // LIST
         case 0x8F: try push(newList([])) // EMPTY_SET: a set is read as a list
@@ -311,7 +301,38 @@ struct Unpickler {
         case 0x68: try recall(Int(try unsigned(1))) // BINGET
         case 0x6A: try recall(Int(try unsigned(4))) // LONG_BINGET
         default:
-            throw fail(String(format: "opcode 0x%02x is not part of the state-dict subset this reader accepts", opcode))
+            guard let value = try literal(opcode) else {
+                let hex = String(opcode, radix: 16)
+                throw fail("opcode 0x\(hex.count < 2 ? "0" + hex : hex) is not part of the state-dict subset this reader accepts")
+            }
+            try push(value)
+        }
+    }
+
+    /// The value a literal opcode (None, bools, integers, floats, strings, bytes) pushes; nil
+    /// for other opcodes.
+    private mutating func literal(_ opcode: UInt8) throws(PickleError) -> PickleValue? {
+        switch opcode {
+        case 0x4E: return PickleValue.none
+        case 0x88: return .bool(true)
+        case 0x89: return .bool(false)
+        case 0x4A: return .int(Int(Int32(bitPattern: UInt32(try unsigned(4))))) // BININT
+        case 0x4B: return .int(Int(try unsigned(1))) // BININT1
+        case 0x4D: return .int(Int(try unsigned(2))) // BININT2
+        case 0x8A: return try long(try length(1)) // LONG1
+        case 0x8B: return try long(try length(4)) // LONG4
+        case 0x47: // BINFLOAT, big endian
+            var bits: UInt64 = 0
+            for byte in try read(8) { bits = bits << 8 | UInt64(byte) }
+            return .float(Double(bitPattern: bits))
+        case 0x58, 0x54: return .string(try text(try length(4))) // BINUNICODE, BINSTRING (Python 2 str)
+        case 0x8C, 0x55: return .string(try text(try length(1))) // SHORT_BINUNICODE, SHORT_BINSTRING
+        case 0x8D: return .string(try text(try length(8))) // BINUNICODE8
+        case 0x42, 0x43, 0x8E, 0x96: // BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8
+            let n = try length(opcode == 0x43 ? 1 : opcode == 0x42 ? 4 : 8)
+            _ = try read(n)
+            return .bytes(count: n)
+        default: return nil
         }
     }
 
@@ -319,7 +340,8 @@ struct Unpickler {
     /// value naming the global for anything else. Nothing is called.
     private mutating func reduce(_ callable: PickleValue, _ args: PickleValue) -> PickleValue {
         guard case .global(let module, let name) = callable else { return .opaque("a call of \(callable.summary)") }
-        guard case .tuple(let a) = args else { return .opaque("\(module).\(name) called with \(args.summary)") }
+        guard case .tuple(let t) = args else { return .opaque("\(module).\(name) called with \(args.summary)") }
+        let a = t.items
         switch (module, name) {
         case ("collections", "OrderedDict") where a.isEmpty:
             return .dict(newDict())
@@ -339,9 +361,9 @@ struct Unpickler {
     /// [, metadata])`; only the first four matter for the values.
     static func rebuildTensor(_ a: [PickleValue]) -> PickleValue {
         func ints(_ v: PickleValue) -> [Int]? {
-            guard case .tuple(let items) = v else { return nil }
+            guard case .tuple(let t) = v else { return nil }
             var out: [Int] = []
-            for item in items { guard case .int(let i) = item else { return nil }; out.append(i) }
+            for item in t.items { guard case .int(let i) = item else { return nil }; out.append(i) }
             return out
         }
         guard a.count >= 4 else { return .opaque("torch._utils._rebuild_tensor_v2 with \(a.count) arguments") }

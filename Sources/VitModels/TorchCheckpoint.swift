@@ -121,7 +121,7 @@ public struct TorchCheckpoint: CheckpointFile, Sendable {
     /// The persistent id `('storage', torch.<Kind>Storage, key, location, numel)` as a storage
     /// reference; anything else is opaque.
     static func storageReference(_ pid: PickleValue) -> PickleValue {
-        guard case .tuple(let t) = pid, t.count == 5, case .string("storage") = t[0] else { return .opaque("persistent id \(pid.summary)") }
+        guard case .tuple(let box) = pid, case let t = box.items, t.count == 5, case .string("storage") = t[0] else { return .opaque("persistent id \(pid.summary)") }
         guard case .global(let module, let name) = t[1], module == "torch" else { return .opaque("storage of \(t[1].summary)") }
         guard let kind = TorchStorageKind.byClassName[name] else { return .opaque("storage type torch.\(name), which is not supported") }
         guard case .string(let key) = t[2], case .int(let count) = t[4] else { return .opaque("a malformed storage id") }

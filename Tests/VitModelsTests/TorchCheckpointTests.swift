@@ -218,3 +218,51 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
         #expect(t.bitwiseEqual(other), "\(name)")
     }
 }
+
+/// A zip of stored entries in torch's layout (CRCs left zero: the reader does not check them),
+/// for pickles too large or too pathological to commit as fixtures.
+private func storedZip(_ entries: [(String, [UInt8])]) -> Data {
+    var out: [UInt8] = [], directory: [UInt8] = []
+    func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+    for (name, data) in entries {
+        let local = out.count, nameBytes = Array(name.utf8)
+        out += le(0x0403_4b50, 4) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+            + le(data.count, 4) + le(data.count, 4) + le(nameBytes.count, 2) + le(0, 2) + nameBytes + data
+        directory += le(0x0201_4b50, 4) + le(20, 2) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+            + le(data.count, 4) + le(data.count, 4) + le(nameBytes.count, 2) + le(0, 2) + le(0, 2) + le(0, 2)
+            + le(0, 2) + le(0, 4) + le(local, 4) + nameBytes
+    }
+    let start = out.count
+    out += directory + le(0x0605_4b50, 4) + le(0, 4) + le(entries.count, 2) + le(entries.count, 2)
+        + le(directory.count, 4) + le(start, 4) + le(0, 2)
+    return Data(out)
+}
+
+/// Reads `pickle` as the data.pkl of a checkpoint and returns the one-line error it gives.
+private func pickleError(_ pickle: [UInt8]) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-\(UUID().uuidString).pth").path
+    try storedZip([("archive/data.pkl", pickle), ("archive/byteorder", Array("little".utf8))]).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return readError { _ = try openCheckpoint(path: path) }
+}
+
+@Test func pathologicalPicklesNeitherTrapNorRecurse() throws {
+    // A million nested tuples: built, reported, and freed without recursion.
+    let tuples: [UInt8] = [0x80, 0x02, 0x29] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
+    #expect(try pickleError(tuples).contains("the checkpoint holds a tuple of 1, not a dict of tensors"))
+    // A million lists, each appended to the previous one through the memo.
+    var lists: [UInt8] = [0x80, 0x02, 0x5D]
+    for i in 1...1_000_000 {
+        let index: [UInt8] = (0..<4).map { UInt8(truncatingIfNeeded: i >> (8 * $0)) }
+        lists += [0x5D, 0x72] + index + [0x61, 0x30, 0x6A] + index // ], LONG_BINPUT i, APPEND, POP, LONG_BINGET i
+    }
+    lists += [0x2E]
+    #expect(try pickleError(lists).contains("the checkpoint holds a list, not a dict of tensors"))
+    // A dict that contains itself.
+    let cycle: [UInt8] = [0x80, 0x02, 0x7D, 0x71, 0x00, 0x58, 0x01, 0, 0, 0, 0x61, 0x68, 0x00, 0x73, 0x2E]
+    #expect(try pickleError(cycle).contains("no state dict found (top-level keys: \"a\")"))
+    // Protocol 1 and an empty pickle.
+    #expect(try pickleError([0x80, 0x01, 0x4E, 0x2E]).contains("at byte 0: pickle protocol 1 is not supported"))
+    #expect(try pickleError([]).contains("at byte 0: needs 1 more bytes but the pickle ends at 0 (truncated?)"))
+    #expect(try pickleError([0x80, 0x02, 0x30, 0x2E]).contains("at byte 2: pops an empty stack"))
+}
