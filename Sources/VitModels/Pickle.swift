@@ -15,18 +15,6 @@ import VitIR
 // `releaseContainers()` empties them all once the caller is done: nothing leaks and nothing is
 // freed recursively.
 
-/// Limits on what a pickle may build, in one place.
-public enum PickleLimits {
-    /// Entries in the memo (a state dict memoizes about 10 values per tensor).
-    public static let maxMemo = 1 << 22
-    /// Values on the stack at once.
-    public static let maxStack = 1 << 20
-    /// Open MARKs at once: how deeply containers may nest while they are being built.
-    public static let maxNesting = 256
-    /// Bytes of one integer (LONG1/LONG4); wider integers become opaque.
-    public static let maxLongBytes = 256
-}
-
 /// A tuple; a box like the mutable containers, so that nothing the pickle nests (tuples in
 /// tuples, a million deep) is ever destroyed recursively.
 public final class PickleTuple {
@@ -174,7 +162,7 @@ struct Unpickler {
         var end = p
         while end < bytes.count && bytes[end] != 0x0A {
             end += 1
-            guard end - p <= 1024 else { throw fail("GLOBAL name longer than 1024 bytes") }
+            guard end - p <= CheckpointLimits.maxNameBytes else { throw fail("GLOBAL name longer than \(CheckpointLimits.maxNameBytes) bytes") }
         }
         guard end < bytes.count else { throw fail("GLOBAL name runs past the end of the pickle (truncated?)") }
         let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[p..<end]), as: UTF8.self)
@@ -183,7 +171,7 @@ struct Unpickler {
     }
 
     private mutating func push(_ v: PickleValue) throws(PickleError) {
-        guard stack.count < PickleLimits.maxStack else { throw fail("stack deeper than \(PickleLimits.maxStack) values") }
+        guard stack.count < CheckpointLimits.maxStack else { throw fail("stack deeper than \(CheckpointLimits.maxStack) values") }
         stack.append(v)
     }
 
@@ -216,7 +204,7 @@ struct Unpickler {
 
     private mutating func memoize(_ index: Int) throws(PickleError) {
         guard let top = stack.last else { throw fail("memoizes from an empty stack") }
-        guard memo.count < PickleLimits.maxMemo || memo[index] != nil else { throw fail("memo larger than \(PickleLimits.maxMemo) entries") }
+        guard memo.count < CheckpointLimits.maxMemo || memo[index] != nil else { throw fail("memo larger than \(CheckpointLimits.maxMemo) entries") }
         memo[index] = top
     }
 
@@ -247,7 +235,7 @@ struct Unpickler {
             guard (2...5).contains(v) else { throw fail("pickle protocol \(v) is not supported (2–5 are)") }
         case 0x95: _ = try unsigned(8) // FRAME: framing only
         case 0x28: // MARK
-            guard marks.count < PickleLimits.maxNesting else { throw fail("containers nest deeper than \(PickleLimits.maxNesting)") }
+            guard marks.count < CheckpointLimits.maxNesting else { throw fail("containers nest deeper than \(CheckpointLimits.maxNesting)") }
             marks.append(stack.count)
         case 0x30: _ = try pop() // POP
         case 0x31: _ = try popMark() // POP_MARK
@@ -380,7 +368,7 @@ struct Unpickler {
 
     /// A little-endian two's-complement integer of `n` bytes; opaque when wider than `Int`.
     private mutating func long(_ n: Int) throws(PickleError) -> PickleValue {
-        guard n <= PickleLimits.maxLongBytes else { throw fail("integer of \(n) bytes, over the limit of \(PickleLimits.maxLongBytes)") }
+        guard n <= CheckpointLimits.maxLongBytes else { throw fail("integer of \(n) bytes, over the limit of \(CheckpointLimits.maxLongBytes)") }
         let b = try read(n)
         if n == 0 { return .int(0) }
         let negative = b[n - 1] & 0x80 != 0

@@ -11,14 +11,6 @@ import VitIR
 // zip64 extra field (tag 0x0001), in the order size, compressed size, offset. Every number
 // read goes through `Checked` and is bounds-checked against the file before it is used.
 
-/// Limits on what a zip file may declare, in one place.
-public enum ZipLimits {
-    /// Entries in the central directory (a ViT-g checkpoint has about 600).
-    public static let maxEntries = 1 << 20
-    /// Bytes in one entry name.
-    public static let maxNameBytes = 4096
-}
-
 /// One stored entry: its name and where its bytes are in the file.
 public struct ZipEntry: Sendable, Equatable {
     public var name: String
@@ -95,8 +87,8 @@ public struct ZipArchive: Sendable {
             dirSize = try r.int64(record + 40, "zip64 central directory size")
             offset = try r.int64(record + 48, "zip64 central directory offset")
         }
-        guard count <= ZipLimits.maxEntries else {
-            throw r.error("zip declares \(count) entries, over the limit of \(ZipLimits.maxEntries)")
+        guard count <= CheckpointLimits.maxZipEntries else {
+            throw r.error("zip declares \(count) entries, over the limit of \(CheckpointLimits.maxZipEntries)")
         }
         guard let end = Checked.add(offset, dirSize), end <= eocd else {
             throw r.error("zip central directory [\(offset), +\(dirSize)) runs past its end record at \(eocd) (truncated?)")
@@ -113,8 +105,8 @@ public struct ZipArchive: Sendable {
         var compressed = Int(r.u32(at + 20)), size = Int(r.u32(at + 24))
         let nameLength = Int(r.u16(at + 28)), extraLength = Int(r.u16(at + 30)), commentLength = Int(r.u16(at + 32))
         var local = Int(r.u32(at + 42))
-        guard nameLength <= ZipLimits.maxNameBytes else {
-            throw r.error("zip entry \(index): name of \(nameLength) bytes, over the limit of \(ZipLimits.maxNameBytes)")
+        guard nameLength <= CheckpointLimits.maxNameBytes else {
+            throw r.error("zip entry \(index): name of \(nameLength) bytes, over the limit of \(CheckpointLimits.maxNameBytes)")
         }
         guard r.has(at + 46, nameLength + extraLength) else { throw r.error("zip entry \(index): name runs past the end of the file") }
         let name = r.string(at + 46, nameLength)

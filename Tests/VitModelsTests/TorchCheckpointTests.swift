@@ -51,6 +51,11 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     #expect(try checkpoint.tensor(named: "shared.slice").floats == [1.5, 2, 2.5, 3])
     #expect(try checkpoint.tensor(named: "shared.strided").floats == [0.5, 2, 3.5])
     #expect(try checkpoint.tensor(named: "1.num_batches_tracked").int64s == [0])
+    // Contiguous tensors are views of the mapped file; strided ones are copies.
+    let fileSize = try #require(try FileManager.default.attributesOfItem(atPath: fixture("plain.pth"))[.size] as? Int)
+    #expect(try checkpoint.tensor(named: "f32").storage.byteCount == fileSize)
+    #expect(try checkpoint.tensor(named: "shared.slice").storage.byteCount == fileSize)
+    #expect(try checkpoint.tensor(named: "transposed").storage.byteCount == 4 * 3 * 4)
 }
 
 @Test func bigEndianStoragesAreByteSwapped() throws {
@@ -265,4 +270,21 @@ private func pickleError(_ pickle: [UInt8]) throws -> String {
     #expect(try pickleError([0x80, 0x01, 0x4E, 0x2E]).contains("at byte 0: pickle protocol 1 is not supported"))
     #expect(try pickleError([]).contains("at byte 0: needs 1 more bytes but the pickle ends at 0 (truncated?)"))
     #expect(try pickleError([0x80, 0x02, 0x30, 0x2E]).contains("at byte 2: pops an empty stack"))
+}
+
+/// The reference DINO's `pixel_mean`/`pixel_std` buffers are accepted and checked against the
+/// configuration.
+@Test func torchCheckpointPixelStatisticsAreCheckedAgainstTheConfiguration() throws {
+    let checkpoint = try torchCheckpoint("dino-tiny.pth")
+    #expect(try checkpoint.tensor(named: "pixel_mean").shape == [3, 1, 1])
+    var config = try ModelConfig.load("dino-tiny")
+    let expected = try #require(config.detector?.pixelMean)
+    #expect(try checkpoint.tensor(named: "pixel_mean").floats == expected)
+    config.detector?.pixelMean = [0.5, 0.5, 0.5]
+    do {
+        _ = try traceModel(config, parameters: try detectorCheckpointParameters(file: checkpoint))
+        Issue.record("expected the pixel statistics to be refused")
+    } catch let error as ConfigError {
+        #expect(error.description.contains("detector.pixel_mean: [0.5, 0.5, 0.5] differs from the checkpoint's pixel_mean"), "\(error)")
+    }
 }
