@@ -225,30 +225,77 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
 }
 
 /// A zip of stored entries in torch's layout (CRCs left zero: the reader does not check them),
-/// for pickles too large or too pathological to commit as fixtures.
-private func storedZip(_ entries: [(String, [UInt8])]) -> Data {
+/// for pickles too large or too pathological to commit as fixtures. With `zip64`, sizes and
+/// offsets live in zip64 extra fields and the end records are zip64's, as for files over 4 GB.
+private func storedZip(_ entries: [(String, [UInt8])], zip64: Bool = false) -> Data {
     var out: [UInt8] = [], directory: [UInt8] = []
     func le(_ v: Int, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+    let big = 0xFFFF_FFFF
     for (name, data) in entries {
         let local = out.count, nameBytes = Array(name.utf8)
         out += le(0x0403_4b50, 4) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
             + le(data.count, 4) + le(data.count, 4) + le(nameBytes.count, 2) + le(0, 2) + nameBytes + data
-        directory += le(0x0201_4b50, 4) + le(20, 2) + le(20, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
-            + le(data.count, 4) + le(data.count, 4) + le(nameBytes.count, 2) + le(0, 2) + le(0, 2) + le(0, 2)
-            + le(0, 2) + le(0, 4) + le(local, 4) + nameBytes
+        let extra = zip64 ? le(1, 2) + le(24, 2) + le(data.count, 8) + le(data.count, 8) + le(local, 8) : []
+        directory += le(0x0201_4b50, 4) + le(45, 2) + le(45, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(0, 4)
+            + le(zip64 ? big : data.count, 4) + le(zip64 ? big : data.count, 4) + le(nameBytes.count, 2)
+            + le(extra.count, 2) + le(0, 2) + le(0, 2) + le(0, 2) + le(0, 4) + le(zip64 ? big : local, 4) + nameBytes + extra
     }
     let start = out.count
-    out += directory + le(0x0605_4b50, 4) + le(0, 4) + le(entries.count, 2) + le(entries.count, 2)
-        + le(directory.count, 4) + le(start, 4) + le(0, 2)
+    out += directory
+    if zip64 {
+        let record = out.count
+        out += le(0x0606_4b50, 4) + le(44, 8) + le(45, 2) + le(45, 2) + le(0, 4) + le(0, 4)
+            + le(entries.count, 8) + le(entries.count, 8) + le(directory.count, 8) + le(start, 8)
+        out += le(0x0706_4b50, 4) + le(0, 4) + le(record, 8) + le(1, 4)
+    }
+    out += le(0x0605_4b50, 4) + le(0, 4) + le(zip64 ? 0xFFFF : entries.count, 2) + le(zip64 ? 0xFFFF : entries.count, 2)
+        + le(zip64 ? big : directory.count, 4) + le(zip64 ? big : start, 4) + le(0, 2)
     return Data(out)
+}
+
+/// Writes `data` to a fresh temporary file, passes its path to `body`, and removes it.
+private func withTemporaryFile<R>(_ data: Data, _ body: (String) throws -> R) throws -> R {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("ckpt-\(UUID().uuidString).pth").path
+    try data.write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try body(path)
+}
+
+/// The entries of a fixture archive, to re-zip them differently.
+private func fixtureEntries(_ name: String) throws -> [(String, [UInt8])] {
+    let archive = try ZipArchive(storage: TensorStorage.map(path: fixture(name)), path: name)
+    return archive.entries.map { ($0.name, Array(archive.bytes(of: $0))) }
+}
+
+@Test func zip64ExtraFieldsAndEndRecordsAreRead() throws {
+    let entries = try fixtureEntries("plain.pth")
+    try withTemporaryFile(storedZip(entries, zip64: true)) { path in
+        let checkpoint = try #require(try openCheckpoint(path: path) as? TorchCheckpoint)
+        try expectExactValues(checkpoint, "plain.expected.safetensors")
+    }
+    try withTemporaryFile(storedZip(entries)) { path in
+        try expectExactValues(try #require(try openCheckpoint(path: path) as? TorchCheckpoint), "plain.expected.safetensors")
+    }
+}
+
+@Test func archiveStructureErrorsNameTheEntry() throws {
+    let entries = try fixtureEntries("plain.pth")
+    func error(_ e: [(String, [UInt8])]) throws -> String {
+        try withTemporaryFile(storedZip(e)) { path in readError { _ = try openCheckpoint(path: path) } }
+    }
+    let withByteOrder = entries.map { $0.0 == "plain/byteorder" ? ($0.0, Array("middle".utf8)) : $0 }
+    #expect(try error(withByteOrder).contains("plain/byteorder is \"middle\", expected \"little\" or \"big\""))
+    #expect(try error(entries + [entries[0]]).contains("zip entry \"plain/data.pkl\" appears twice"))
+    #expect(try error(entries.filter { $0.0 != "plain/data.pkl" }).contains("a zip file without <archive>/data.pkl"))
+    #expect(try error(entries + [("plain/constants.pkl", [0x80, 0x02, 0x4E, 0x2E])]).contains("a TorchScript archive"))
+    #expect(try error([("a/b.txt", [1, 2])]).contains("not a torch.save checkpoint"))
 }
 
 /// Reads `pickle` as the data.pkl of a checkpoint and returns the one-line error it gives.
 private func pickleError(_ pickle: [UInt8]) throws -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("pickle-\(UUID().uuidString).pth").path
-    try storedZip([("archive/data.pkl", pickle), ("archive/byteorder", Array("little".utf8))]).write(to: URL(fileURLWithPath: path))
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return readError { _ = try openCheckpoint(path: path) }
+    try withTemporaryFile(storedZip([("archive/data.pkl", pickle), ("archive/byteorder", Array("little".utf8))])) { path in
+        readError { _ = try openCheckpoint(path: path) }
+    }
 }
 
 @Test func pathologicalPicklesNeitherTrapNorRecurse() throws {
