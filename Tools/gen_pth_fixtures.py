@@ -16,6 +16,9 @@ Derived files (not torch.save output, each a deliberate edit of one):
 - `bad_*.pth`: archives whose data.pkl is pickled here with torch's own globals and persistent
   ids but impossible sizes, strides or storages, to test that the reader refuses them.
 
+Running it again reproduces every file byte for byte except `legacy.pth` (the legacy format
+keys storages by object address).
+
 `dino-tiny.pth` is Tests/Fixtures/detector/dino-tiny.weights.safetensors as a detrex training
 checkpoint ({"model", "optimizer", "scheduler", "iteration"}), with the shared heads stored once
 as detrex does (`class_embed.N` and `transformer.decoder.class_embed.N` are one tensor).
@@ -116,13 +119,18 @@ def storage_kinds(pth):
     return kinds
 
 
+def write_entry(z, name, data, compression=zipfile.ZIP_STORED):
+    """Adds an entry with a fixed timestamp, so the derived files are reproducible."""
+    z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data, compress_type=compression)
+
+
 def rewrite(src, dst, change, compression=zipfile.ZIP_STORED):
     """Copies the archive src to dst, passing each entry's (name, bytes) through change."""
     with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", compression) as zout:
         for info in zin.infolist():
             data = change(info.filename, zin.read(info.filename))
             if data is not None:
-                zout.writestr(info.filename, data, compress_type=compression)
+                write_entry(zout, info.filename, data, compression)
 
 
 def big_endian(src, dst):
@@ -173,11 +181,11 @@ def crafted(path, state, storages):
         TorchPickler(buf, protocol=2).dump(state)
         pkl = buf.getvalue()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
-        z.writestr("archive/data.pkl", pkl)
-        z.writestr("archive/byteorder", b"little")
+        write_entry(z, "archive/data.pkl", pkl)
+        write_entry(z, "archive/byteorder", b"little")
         for key, data in storages.items():
-            z.writestr(f"archive/data/{key}", data)
-        z.writestr("archive/version", b"3\n")
+            write_entry(z, f"archive/data/{key}", data)
+        write_entry(z, "archive/version", b"3\n")
 
 
 def bad_fixtures(dest):
@@ -242,6 +250,7 @@ def main():
     save(params, dest / "parameter.pth", params)
     save({"weight": torch.ones(2), "bias": Schedule()}, dest / "opaque_value.pth")
     save(small, dest / "legacy.pth", _use_new_zipfile_serialization=False)
+    save(torch.nn.Linear(2, 2), dest / "module.pth")  # a whole module, not a state dict
     big_endian(dest / "plain.pth", dest / "bigendian.pth")
     rewrite(dest / "plain.pth", dest / "compressed.pth", lambda n, d: d, zipfile.ZIP_DEFLATED)
     bad_fixtures(dest)

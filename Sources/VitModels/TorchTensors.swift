@@ -14,7 +14,7 @@ extension TorchCheckpoint {
     /// key whose value is a dict, else `top` itself when it holds tensors.
     static func detectStateDict(_ top: PickleValue, weightsKey: String?, path: String) throws(CheckpointReadError) -> (PickleDict, String) {
         guard case .dict(let d) = top else {
-            throw CheckpointReadError(path: path, "the checkpoint holds \(top.summary), not a dict of tensors")
+            throw CheckpointReadError(path: path, "the checkpoint holds \(top.summary), not a dict of tensors; save a state dict with torch.save(model.state_dict(), path)")
         }
         let keys = d.stringKeys
         let listed = keys.prefix(20).map { "\"\($0)\"" }.joined(separator: ", ") + (keys.count > 20 ? ", …" : "")

@@ -113,6 +113,12 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     #expect(binding.contains("bias: needs global __main__.Schedule"))
 }
 
+@Test func wholeModuleIsRefusedWithHowToSaveAStateDict() {
+    let error = readError { _ = try openCheckpoint(path: fixture("module.pth")) }
+    #expect(error.contains("holds an opaque value (global torch.nn.modules.linear.Linear), not a dict of tensors"), "\(error)")
+    #expect(error.contains("torch.save(model.state_dict(), path)"))
+}
+
 @Test func legacyFormatIsRefusedWithHowToResave() {
     let error = readError { _ = try openCheckpoint(path: fixture("legacy.pth")) }
     #expect(error.contains("legacy (pre-1.6, non-zip) torch.save file"))
