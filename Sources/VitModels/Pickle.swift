@@ -340,6 +340,9 @@ struct Unpickler {
                 return .opaque("torch._utils.\(name) of \(a.first?.summary ?? "nothing")")
             }
             return data
+        case ("torch._utils", "_rebuild_tensor_v3"):
+            // torch pickles with v3 only the dtypes TypedStorage lacks (uint16/32/64, float8…).
+            return .opaque("global torch._utils._rebuild_tensor_v3, used for a dtype this reader does not support")
         default:
             return .opaque("global \(module).\(name)")
         }

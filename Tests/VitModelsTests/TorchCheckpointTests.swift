@@ -105,7 +105,9 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     // detectron2.pth's optimizer and scheduler hold a __main__.Schedule instance.
     _ = try torchCheckpoint("detectron2.pth")
     let checkpoint = try torchCheckpoint("opaque_value.pth")
-    #expect(checkpoint.names == ["bias", "weight"])
+    #expect(checkpoint.names == ["bias", "u16", "weight"])
+    let u16 = readError { _ = try checkpoint.tensor(named: "u16") }
+    #expect(u16.contains("u16: needs global torch._utils._rebuild_tensor_v3, used for a dtype this reader does not support"), "\(u16)")
     #expect(try checkpoint.tensor(named: "weight").floats == [1, 1])
     let error = readError { _ = try checkpoint.tensor(named: "bias") }
     #expect(error.contains("opaque_value.pth: bias: needs global __main__.Schedule"), "\(error)")
