@@ -152,3 +152,17 @@ func checkpointFormat(_ r: ByteReader) -> CheckpointFormat {
     if r.has(0, 9) && r.u8(8) == UInt8(ascii: "{") { return .safetensors }
     return .unknown
 }
+
+/// Strict parameters for `config` from the weights file at `path`, safetensors or torch.save
+/// (by content, `openCheckpoint`), with the state dict under `weightsKey` for the latter. A
+/// detector without `prefix` binds detrex's state dict (either copy of the shared heads, see
+/// `detectorCheckpointParameters`); anything else binds the keys under `prefix`. Throws
+/// `CheckpointReadError` or `SafetensorsError` for a file that cannot be read, and
+/// `CheckpointBindingError` for detrex head copies that disagree; whether the model and the
+/// checkpoint agree is checked when tracing (`CheckpointBindingError`).
+public func checkpointParameters(for config: ModelConfig, path: String, weightsKey: String? = nil, prefix: String? = nil,
+                                 budget: MemoryBudget = .physicalDefault) throws -> CheckpointParameters {
+    let file = try openCheckpoint(path: path, weightsKey: weightsKey, budget: budget)
+    if config.architecture == .detector && prefix == nil { return try detectorCheckpointParameters(file: file) }
+    return try CheckpointParameters(file: file, prefix: prefix ?? "")
+}

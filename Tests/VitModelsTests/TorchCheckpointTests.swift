@@ -232,7 +232,7 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     #expect((pth as? TorchCheckpoint)?.layout == "\"model\" of a detectron2/detrex training checkpoint")
     let safetensors = try openCheckpoint(path: detectorFixtures.appendingPathComponent("dino-tiny.weights.safetensors").path)
     #expect(pth.names == safetensors.names)
-    let fromPth = try traceModel(config, parameters: try detectorCheckpointParameters(file: pth))
+    let fromPth = try traceModel(config, parameters: try checkpointParameters(for: config, path: fixture("dino-tiny.pth")))
     let fromSafetensors = try traceModel(config, parameters: try detectorCheckpointParameters(file: safetensors))
     let reference = try SafetensorsFile(path: detectorFixtures.appendingPathComponent("dino-tiny.reference.safetensors").path)
     let feeds = ["image": try reference.tensor(named: "image")]
