@@ -229,6 +229,21 @@ def dino_tiny(dest):
     save(checkpoint, dest / "dino-tiny.pth")
 
 
+def dinov2_release_tiny():
+    """A state dict in the DINOv2 release layout (mask_token, register_tokens) shaped like the
+    Swift tests' tinyDINOv2(regTokens: 4): dim 8, depth 2, MLP 16, patch 4, 4×4 grid."""
+    g = torch.Generator().manual_seed(3)
+    shapes = {"cls_token": [1, 1, 8], "pos_embed": [1, 17, 8], "register_tokens": [1, 4, 8], "mask_token": [1, 8],
+              "patch_embed.proj.weight": [8, 3, 4, 4], "patch_embed.proj.bias": [8], "norm.weight": [8], "norm.bias": [8]}
+    for b in range(2):
+        for name, shape in [("norm1.weight", [8]), ("norm1.bias", [8]), ("attn.qkv.weight", [24, 8]), ("attn.qkv.bias", [24]),
+                            ("attn.proj.weight", [8, 8]), ("attn.proj.bias", [8]), ("ls1.gamma", [8]), ("norm2.weight", [8]),
+                            ("norm2.bias", [8]), ("mlp.fc1.weight", [16, 8]), ("mlp.fc1.bias", [16]),
+                            ("mlp.fc2.weight", [8, 16]), ("mlp.fc2.bias", [8]), ("ls2.gamma", [8])]:
+            shapes[f"blocks.{b}.{name}"] = shape
+    return collections.OrderedDict((k, torch.randn(*v, generator=g) * 0.3) for k, v in shapes.items())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=ROOT / "Tests/Fixtures/pth")
@@ -256,6 +271,11 @@ def main():
     rewrite(dest / "plain.pth", dest / "compressed.pth", lambda n, d: d, zipfile.ZIP_DEFLATED)
     bad_fixtures(dest)
     dino_tiny(dest)
+    release = dinov2_release_tiny()
+    save(release, dest / "dinov2-release-tiny.pth", release)  # as dinov2_vits14_pretrain.pth
+    teacher = collections.OrderedDict((f"backbone.{k}", v.half()) for k, v in release.items())
+    teacher["dino_head.last_layer.weight"] = torch.zeros(4, 8)
+    save({"teacher": teacher}, dest / "dinov2-teacher-tiny.pth", teacher)  # as a DINOv2 training run's
     (dest / "VERSIONS.txt").write_text(f"torch {torch.__version__}\nnumpy {np.__version__}\npython {sys.version.split()[0]}\n")
 
 

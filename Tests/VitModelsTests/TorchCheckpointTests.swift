@@ -356,3 +356,23 @@ private func pickleError(_ pickle: [UInt8]) throws -> String {
         #expect(error.description.contains("detector.pixel_mean: [0.5, 0.5, 0.5] differs from the checkpoint's pixel_mean"), "\(error)")
     }
 }
+
+/// A DINOv2 release state dict (`dinov2_vits14_pretrain.pth` layout: mask_token,
+/// register_tokens) and a DINOv2 training run's `{"teacher": …}` in float16 under `backbone.`
+/// bind to the tiny DINOv2 like the same tensors in safetensors, bit for bit.
+@Test func dinov2ReleaseAndTeacherCheckpointsBindLikeTheirSafetensors() throws {
+    let config = try tinyDINOv2(regTokens: 4)
+    let image = Tensor(dinov2RandomValues(3 * 16 * 16, seed: 4), shape: [1, 3, 16, 16])
+    let cases = [("dinov2-release-tiny", "", "plain state dict"),
+                 ("dinov2-teacher-tiny", "backbone.", "\"teacher\" of a DINOv2 training checkpoint")]
+    for (name, prefix, layout) in cases {
+        #expect(try torchCheckpoint(name + ".pth").layout == layout)
+        let fromPth = try checkpointParameters(for: config, path: fixture(name + ".pth"), prefix: prefix)
+        #expect(fromPth.convertedFromOriginalDINOv2)
+        let fromSafetensors = try CheckpointParameters(file: SafetensorsFile(path: fixture(name + ".expected.safetensors")), prefix: prefix)
+        let a = try runBackbone(config, parameters: fromPth, image: image).features
+        let b = try runBackbone(config, parameters: fromSafetensors, image: image).features
+        #expect(a.bitwiseEqual(b), "\(name)")
+        #expect(a.floats.contains { $0 != 0 })
+    }
+}
