@@ -263,7 +263,8 @@ def main():
     save({"teacher": small, "student": {"x": torch.zeros(1)}}, dest / "teacher.pth", small)
     params = collections.OrderedDict((k, torch.nn.Parameter(v.float())) for k, v in small.items())
     save(params, dest / "parameter.pth", params)
-    save({"weight": torch.ones(2), "bias": Schedule(), "u16": torch.tensor([1, 2], dtype=torch.uint16)},
+    save({"weight": torch.ones(2), "bias": Schedule(), "u16": torch.tensor([1, 2], dtype=torch.uint16),
+          "i8": torch.tensor([1, -1], dtype=torch.int8)},
          dest / "opaque_value.pth")
     save(small, dest / "legacy.pth", _use_new_zipfile_serialization=False)
     save(torch.nn.Linear(2, 2), dest / "module.pth")  # a whole module, not a state dict

@@ -79,8 +79,9 @@ public indirect enum PickleValue {
     case global(module: String, name: String)
     case storage(TorchStorageRef)
     case tensor(TorchTensorRef)
-    /// Something the reader does not build, with why (`global __main__.Schedule`, an integer
-    /// wider than 64 bits, a malformed tensor): fine unless a bound parameter needs it.
+    /// Something the reader does not build, with why as a predicate ("needs global
+    /// __main__.Schedule, which this reader does not execute", "is an integer wider than 64
+    /// bits"): fine unless a bound parameter needs it.
     case opaque(String)
 
     /// Short description for messages.
@@ -98,7 +99,7 @@ public indirect enum PickleValue {
         case .global(let m, let n): "the global \(m).\(n)"
         case .storage: "a storage"
         case .tensor: "a tensor"
-        case .opaque(let why): "an opaque value (\(why))"
+        case .opaque(let why): "a value that \(why)"
         }
     }
 }
@@ -327,8 +328,8 @@ struct Unpickler {
     /// What calling `callable` with `args` would build, for the allow-listed names; an opaque
     /// value naming the global for anything else. Nothing is called.
     private mutating func reduce(_ callable: PickleValue, _ args: PickleValue) -> PickleValue {
-        guard case .global(let module, let name) = callable else { return .opaque("a call of \(callable.summary)") }
-        guard case .tuple(let t) = args else { return .opaque("\(module).\(name) called with \(args.summary)") }
+        guard case .global(let module, let name) = callable else { return .opaque("calls \(callable.summary)") }
+        guard case .tuple(let t) = args else { return .opaque("calls \(module).\(name) with \(args.summary)") }
         let a = t.items
         switch (module, name) {
         case ("collections", "OrderedDict") where a.isEmpty:
@@ -337,14 +338,14 @@ struct Unpickler {
             return Self.rebuildTensor(a)
         case ("torch._utils", "_rebuild_parameter"), ("torch._utils", "_rebuild_parameter_with_state"):
             guard let data = a.first, case .tensor = data else {
-                return .opaque("torch._utils.\(name) of \(a.first?.summary ?? "nothing")")
+                return .opaque("calls torch._utils.\(name) on \(a.first?.summary ?? "nothing")")
             }
             return data
         case ("torch._utils", "_rebuild_tensor_v3"):
             // torch pickles with v3 only the dtypes TypedStorage lacks (uint16/32/64, float8…).
-            return .opaque("global torch._utils._rebuild_tensor_v3, used for a dtype this reader does not support")
+            return .opaque("needs global torch._utils._rebuild_tensor_v3, which torch uses for dtypes this reader does not support (uint16/32/64, float8, …)")
         default:
-            return .opaque("global \(module).\(name)")
+            return .opaque("needs global \(module).\(name), which this reader does not execute")
         }
     }
 
@@ -357,10 +358,10 @@ struct Unpickler {
             for item in t.items { guard case .int(let i) = item else { return nil }; out.append(i) }
             return out
         }
-        guard a.count >= 4 else { return .opaque("torch._utils._rebuild_tensor_v2 with \(a.count) arguments") }
-        guard case .storage(let storage) = a[0] else { return .opaque("torch._utils._rebuild_tensor_v2 of \(a[0].summary)") }
+        guard a.count >= 4 else { return .opaque("calls torch._utils._rebuild_tensor_v2 with \(a.count) arguments") }
+        guard case .storage(let storage) = a[0] else { return .opaque("calls torch._utils._rebuild_tensor_v2 on \(a[0].summary)") }
         guard case .int(let offset) = a[1], let shape = ints(a[2]), let strides = ints(a[3]), shape.count == strides.count else {
-            return .opaque("torch._utils._rebuild_tensor_v2 with a malformed offset, size or stride")
+            return .opaque("calls torch._utils._rebuild_tensor_v2 with a malformed offset, size or stride")
         }
         return .tensor(TorchTensorRef(storage: storage, offset: offset, shape: shape, strides: strides))
     }
@@ -376,14 +377,14 @@ struct Unpickler {
         if n == 0 { return .int(0) }
         let negative = b[n - 1] & 0x80 != 0
         // Bytes past the eighth must be pure sign extension for the value to fit.
-        for i in min(n, 8)..<n where b[i] != (negative ? 0xFF : 0) { return .opaque("an integer wider than 64 bits") }
+        for i in min(n, 8)..<n where b[i] != (negative ? 0xFF : 0) { return .opaque("is an integer wider than 64 bits") }
         var v: UInt64 = negative ? ~0 : 0
         for i in 0..<min(n, 8) {
             v &= ~(UInt64(0xFF) << (8 * UInt64(i)))
             v |= UInt64(b[i]) << (8 * UInt64(i))
         }
         let signed = Int64(bitPattern: v)
-        if n > 8 && (signed < 0) != negative { return .opaque("an integer wider than 64 bits") }
+        if n > 8 && (signed < 0) != negative { return .opaque("is an integer wider than 64 bits") }
         return .int(Int(signed))
     }
 

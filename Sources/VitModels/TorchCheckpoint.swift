@@ -126,7 +126,7 @@ public struct TorchCheckpoint: CheckpointFile, Sendable {
             }
             switch value {
             case .tensor(let ref): refs[name] = ref
-            case .opaque(let why): unreadable[name] = "needs \(why), which this reader does not execute"
+            case .opaque(let why): unreadable[name] = why
             default: unreadable[name] = "is \(value.summary), not a tensor"
             }
         }
@@ -139,10 +139,10 @@ public struct TorchCheckpoint: CheckpointFile, Sendable {
     /// The persistent id `('storage', torch.<Kind>Storage, key, location, numel)` as a storage
     /// reference; anything else is opaque.
     static func storageReference(_ pid: PickleValue) -> PickleValue {
-        guard case .tuple(let box) = pid, case let t = box.items, t.count == 5, case .string("storage") = t[0] else { return .opaque("persistent id \(pid.summary)") }
-        guard case .global(let module, let name) = t[1], module == "torch" else { return .opaque("storage of \(t[1].summary)") }
-        guard let kind = TorchStorageKind.byClassName[name] else { return .opaque("storage type torch.\(name), which is not supported") }
-        guard case .string(let key) = t[2], case .int(let count) = t[4] else { return .opaque("a malformed storage id") }
+        guard case .tuple(let box) = pid, case let t = box.items, t.count == 5, case .string("storage") = t[0] else { return .opaque("has the persistent id \(pid.summary), not a storage") }
+        guard case .global(let module, let name) = t[1], module == "torch" else { return .opaque("has a storage of \(t[1].summary)") }
+        guard let kind = TorchStorageKind.byClassName[name] else { return .opaque("has a storage of type torch.\(name), which this reader does not support") }
+        guard case .string(let key) = t[2], case .int(let count) = t[4] else { return .opaque("has a malformed storage id") }
         return .storage(TorchStorageRef(key: key, kind: kind, count: count))
     }
 

@@ -105,9 +105,11 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     // detectron2.pth's optimizer and scheduler hold a __main__.Schedule instance.
     _ = try torchCheckpoint("detectron2.pth")
     let checkpoint = try torchCheckpoint("opaque_value.pth")
-    #expect(checkpoint.names == ["bias", "u16", "weight"])
+    #expect(checkpoint.names == ["bias", "i8", "u16", "weight"])
+    let i8 = readError { _ = try checkpoint.tensor(named: "i8") }
+    #expect(i8.contains("i8: calls torch._utils._rebuild_tensor_v2 on a value that has a storage of type torch.CharStorage, which this reader does not support"), "\(i8)")
     let u16 = readError { _ = try checkpoint.tensor(named: "u16") }
-    #expect(u16.contains("u16: needs global torch._utils._rebuild_tensor_v3, used for a dtype this reader does not support"), "\(u16)")
+    #expect(u16.contains("u16: needs global torch._utils._rebuild_tensor_v3, which torch uses for dtypes this reader does not support"), "\(u16)")
     #expect(try checkpoint.tensor(named: "weight").floats == [1, 1])
     let error = readError { _ = try checkpoint.tensor(named: "bias") }
     #expect(error.contains("opaque_value.pth: bias: needs global __main__.Schedule"), "\(error)")
@@ -117,7 +119,7 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
 
 @Test func wholeModuleIsRefusedWithHowToSaveAStateDict() {
     let error = readError { _ = try openCheckpoint(path: fixture("module.pth")) }
-    #expect(error.contains("holds an opaque value (global torch.nn.modules.linear.Linear), not a dict of tensors"), "\(error)")
+    #expect(error.contains("holds a value that needs global torch.nn.modules.linear.Linear, which this reader does not execute, not a dict of tensors"), "\(error)")
     #expect(error.contains("torch.save(model.state_dict(), path)"))
 }
 
