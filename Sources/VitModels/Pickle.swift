@@ -17,25 +17,25 @@ import VitIR
 
 /// A tuple; a box like the mutable containers, so that nothing the pickle nests (tuples in
 /// tuples, a million deep) is ever destroyed recursively.
-public final class PickleTuple {
-    public internal(set) var items: [PickleValue]
+final class PickleTuple {
+    var items: [PickleValue]
     init(_ items: [PickleValue]) { self.items = items }
 }
 
-public final class PickleList {
-    public internal(set) var items: [PickleValue] = []
+final class PickleList {
+    var items: [PickleValue] = []
 }
 
-public final class PickleDict {
-    public internal(set) var keys: [PickleValue] = []
-    public internal(set) var values: [PickleValue] = []
+final class PickleDict {
+    var keys: [PickleValue] = []
+    var values: [PickleValue] = []
     private var indexByString: [String: Int] = [:]
 
     /// The value stored under the string `key`.
-    public subscript(key: String) -> PickleValue? { indexByString[key].map { values[$0] } }
+    subscript(key: String) -> PickleValue? { indexByString[key].map { values[$0] } }
 
     /// String keys in insertion order (other keys skipped).
-    public var stringKeys: [String] { keys.compactMap { if case .string(let s) = $0 { s } else { nil } } }
+    var stringKeys: [String] { keys.compactMap { if case .string(let s) = $0 { s } else { nil } } }
 
     func set(_ key: PickleValue, _ value: PickleValue) {
         if case .string(let s) = key {
@@ -50,22 +50,22 @@ public final class PickleDict {
 }
 
 /// A storage named by a persistent id: `('storage', torch.<Kind>Storage, key, location, numel)`.
-public struct TorchStorageRef: Sendable, Equatable {
-    public var key: String
-    public var kind: TorchStorageKind
-    public var count: Int
+struct TorchStorageRef: Sendable, Equatable {
+    var key: String
+    var kind: TorchStorageKind
+    var count: Int
 }
 
 /// A tensor as `torch._utils._rebuild_tensor_v2` describes it (offset and strides in elements).
-public struct TorchTensorRef: Sendable, Equatable {
-    public var storage: TorchStorageRef
-    public var offset: Int
-    public var shape: [Int]
-    public var strides: [Int]
+struct TorchTensorRef: Sendable, Equatable {
+    var storage: TorchStorageRef
+    var offset: Int
+    var shape: [Int]
+    var strides: [Int]
 }
 
 /// A value the unpickler built.
-public indirect enum PickleValue {
+enum PickleValue {
     case none
     case bool(Bool)
     case int(Int)
@@ -85,7 +85,7 @@ public indirect enum PickleValue {
     case opaque(String)
 
     /// Short description for messages.
-    public var summary: String {
+    var summary: String {
         switch self {
         case .none: "None"
         case .bool: "a bool"
