@@ -260,6 +260,8 @@ def main():
     save({"model": small, "optimizer": optimizer, "scheduler": Schedule(), "iteration": 5},
          dest / "detectron2.pth", small)
     save({"state_dict": small, "epoch": 3}, dest / "state_dict.pth", small)
+    for protocol in (4, 5):  # FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE instead of protocol 2's opcodes
+        save(plain, dest / f"protocol{protocol}.pth", pickle_protocol=protocol)  # values: plain.expected
     save({"teacher": small, "student": {"x": torch.zeros(1)}}, dest / "teacher.pth", small)
     params = collections.OrderedDict((k, torch.nn.Parameter(v.float())) for k, v in small.items())
     save(params, dest / "parameter.pth", params)

@@ -58,6 +58,13 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     #expect(try checkpoint.tensor(named: "transposed").storage.byteCount == 4 * 3 * 4)
 }
 
+/// torch.save(…, pickle_protocol=4 or 5): FRAME, MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE.
+@Test func pickleProtocols4And5ReadTheSameValues() throws {
+    for name in ["protocol4.pth", "protocol5.pth"] {
+        try expectExactValues(try torchCheckpoint(name), "plain.expected.safetensors")
+    }
+}
+
 @Test func bigEndianStoragesAreByteSwapped() throws {
     let checkpoint = try torchCheckpoint("bigendian.pth")
     #expect(checkpoint.bigEndian)
