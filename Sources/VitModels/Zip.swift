@@ -40,13 +40,13 @@ public struct ZipArchive: Sendable {
     public init(storage: TensorStorage, path: String) throws(CheckpointReadError) {
         self.path = path
         self.storage = storage
-        var reader = ByteReader(storage: storage, path: path)
-        let directory = try Self.findDirectory(&reader)
+        let reader = ByteReader(storage: storage, path: path)
+        let directory = try Self.findDirectory(reader)
         var entries: [ZipEntry] = []
         var byName: [String: ZipEntry] = [:]
         var at = directory.offset
         for index in 0..<directory.count {
-            let entry = try Self.readEntry(&reader, at: &at, index: index)
+            let entry = try Self.readEntry(reader, at: &at, index: index)
             guard byName[entry.name] == nil else { throw reader.error("zip entry \"\(entry.name)\" appears twice") }
             entries.append(entry)
             byName[entry.name] = entry
@@ -62,7 +62,7 @@ public struct ZipArchive: Sendable {
 
     /// Finds the end-of-central-directory record (and its zip64 form): directory offset and
     /// entry count.
-    static func findDirectory(_ r: inout ByteReader) throws(CheckpointReadError) -> (offset: Int, count: Int) {
+    static func findDirectory(_ r: ByteReader) throws(CheckpointReadError) -> (offset: Int, count: Int) {
         let size = r.size
         guard size >= 22 else { throw r.error("\(size) bytes is too short for a zip file (truncated?)") }
         // The record is 22 bytes plus a comment of at most 65535 bytes, at the end of the file.
@@ -97,7 +97,7 @@ public struct ZipArchive: Sendable {
     }
 
     /// Reads the central-directory entry at `at` (advanced past it) and its local header.
-    static func readEntry(_ r: inout ByteReader, at: inout Int, index: Int) throws(CheckpointReadError) -> ZipEntry {
+    static func readEntry(_ r: ByteReader, at: inout Int, index: Int) throws(CheckpointReadError) -> ZipEntry {
         guard r.has(at, 46), r.u32(at) == 0x0201_4b50 else {
             throw r.error("zip central directory entry \(index) at offset \(at) is not a valid header (truncated?)")
         }
