@@ -13,6 +13,7 @@ Derived files (not torch.save output, each a deliberate edit of one):
 - `bigendian.pth`: plain.pth with `byteorder` = "big" and every storage byte-swapped, as torch
   writes on a big-endian machine.
 - `compressed.pth`: plain.pth re-zipped with deflate (torch never compresses).
+- `cuda_location.pth`: a valid state dict pickled as torch does, with its storage on "cuda:0".
 - `bad_*.pth`: archives whose data.pkl is pickled here with torch's own globals and persistent
   ids but impossible sizes, strides or storages, to test that the reader refuses them.
 
@@ -165,20 +166,24 @@ class FakeTensor:
 
 
 class TorchPickler(pickle.Pickler):
+    location = "cpu"
+
     def persistent_id(self, obj):
         if isinstance(obj, FakeStorage):
-            return ("storage", torch.FloatStorage, obj.key, "cpu", obj.numel)
+            return ("storage", torch.FloatStorage, obj.key, self.location, obj.numel)
         return None
 
 
-def crafted(path, state, storages):
+def crafted(path, state, storages, location="cpu"):
     """A torch-layout archive whose data.pkl pickles `state` (FakeTensors) over `storages`;
     `state` given as bytes is the pickle itself."""
     if isinstance(state, bytes):
         pkl = state
     else:
         buf = io.BytesIO()
-        TorchPickler(buf, protocol=2).dump(state)
+        pickler = TorchPickler(buf, protocol=2)
+        pickler.location = location
+        pickler.dump(state)
         pkl = buf.getvalue()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
         write_entry(z, "archive/data.pkl", pkl)
@@ -197,6 +202,9 @@ def bad_fixtures(dest):
     crafted(dest / "bad_numel.pth", {"w": FakeTensor(FakeStorage("0", 600), 0, (2, 3), (3, 1))}, {"0": six})
     crafted(dest / "bad_storage_key.pth", {"w": FakeTensor(FakeStorage("7", 6), 0, (2, 3), (3, 1))}, {"0": six})
     crafted(dest / "bad_negative_stride.pth", {"w": FakeTensor(s, 5, (2,), (-1,))}, {"0": six})
+    # A checkpoint saved from a GPU (detectron2 saves the model where it trained): only the
+    # storage location differs; this machine has no GPU to torch.save one.
+    crafted(dest / "cuda_location.pth", {"w": FakeTensor(s, 0, (2, 3), (3, 1))}, {"0": six}, location="cuda:0")
     crafted(dest / "bad_huge.pth", {"w": FakeTensor(s, 0, (2**20, 2**21), (0, 0))}, {"0": six})
     # Raw pickles (protocol 2 header, then the defect), opcodes as in Python's pickletools.
     crafted(dest / "bad_opcode.pth", b"\x80\x02}q\x00\xff.", {})  # 0xff is no opcode

@@ -65,6 +65,13 @@ private func expectExactValues(_ checkpoint: TorchCheckpoint, _ expectedName: St
     }
 }
 
+/// A state dict saved from a GPU names its storages' location "cuda:0"; the bytes are the same.
+@Test func storageLocationDoesNotMatter() throws {
+    let checkpoint = try torchCheckpoint("cuda_location.pth")
+    let w = try checkpoint.tensor(named: "w")
+    #expect(w.shape == [2, 3] && w.floats == [0, 1, 2, 3, 4, 5])
+}
+
 @Test func bigEndianStoragesAreByteSwapped() throws {
     let checkpoint = try torchCheckpoint("bigendian.pth")
     #expect(checkpoint.bigEndian)
