@@ -73,9 +73,10 @@ public final class CheckpointParameters: StrictParameterSource {
         self.init(tensors: checkpoint, prefix: prefix, source: source, outsideNotLoaded: 0)
     }
 
-    /// Binds against a safetensors file; only tensors under `prefix` are opened (as views of
-    /// the mapping, converted to float32 when bound).
-    public convenience init(file: SafetensorsFile, prefix: String = "") throws {
+    /// Binds against a checkpoint file (safetensors or a torch.save state dict, see
+    /// `openCheckpoint`); only tensors under `prefix` are opened (views of the mapping where
+    /// possible, converted to float32 when bound).
+    public convenience init(file: some CheckpointFile, prefix: String = "") throws {
         var under: [String: Tensor] = [:]
         for name in file.names where name.hasPrefix(prefix) { under[name] = try file.tensor(named: name) }
         self.init(tensors: under, prefix: prefix, source: file.path, outsideNotLoaded: file.names.count - under.count)

@@ -227,8 +227,9 @@ public func normalizedDetectorCheckpoint(_ tensors: [String: Tensor], source: St
     return out
 }
 
-/// Strict parameters for `traceDetector` from a detrex DINO checkpoint (safetensors).
-public func detectorCheckpointParameters(file: SafetensorsFile) throws -> CheckpointParameters {
+/// Strict parameters for `traceDetector` from a detrex DINO checkpoint (safetensors or a
+/// torch.save state dict, see `openCheckpoint`).
+public func detectorCheckpointParameters(file: some CheckpointFile) throws -> CheckpointParameters {
     var tensors: [String: Tensor] = [:]
     for name in file.names { tensors[name] = try file.tensor(named: name) }
     return CheckpointParameters(tensors: try normalizedDetectorCheckpoint(tensors, source: file.path), source: file.path)
