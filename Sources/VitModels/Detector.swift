@@ -238,11 +238,11 @@ public func detectorCheckpointParameters(file: some CheckpointFile) throws -> Ch
 /// Traces a `dino-detector` configuration as `traceModel` does, with `options` (debug
 /// outputs, features input). A strict parameter source is verified after tracing.
 public func traceDetectorModel(_ config: ModelConfig, parameters: ParameterSource? = nil,
-                               options: DetectorTraceOptions) throws -> Graph {
+                               options: DetectorTraceOptions, budget: MemoryBudget = .physicalDefault) throws -> Graph {
     guard let d = config.detector else {
         throw ConfigError(source: config.source, problems: ["detector: required for architecture \"dino-detector\""])
     }
-    let tracer = Tracer(name: config.name)
+    let tracer = Tracer(name: config.name, budget: budget)
     let m = ModelContext(tracer: tracer, parameters: parameters ?? SeededParameters(seed: config.seed))
     try traceDetector(m, config, d, options: options)
     return try finishTrace(tracer, config, parameters: parameters)

@@ -2,8 +2,9 @@ import VitIR
 
 /// Traces the model a configuration describes, with parameters from `parameters` (seeded
 /// random ones from the config's seed when nil). Metadata records the config's identity.
-public func traceModel(_ config: ModelConfig, parameters: ParameterSource? = nil) throws -> Graph {
-    let tracer = Tracer(name: config.name)
+public func traceModel(_ config: ModelConfig, parameters: ParameterSource? = nil,
+                       budget: MemoryBudget = .physicalDefault) throws -> Graph {
+    let tracer = Tracer(name: config.name, budget: budget)
     let m = ModelContext(tracer: tracer, parameters: parameters ?? SeededParameters(seed: config.seed))
     switch config.architecture {
     case .convAttention:

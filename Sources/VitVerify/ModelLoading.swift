@@ -6,13 +6,20 @@ import VitPasses
 public struct ModelRequest: Sendable {
     /// An embedded configuration name (`ModelZoo`) or the path of a configuration JSON.
     public var model: String
-    /// A safetensors checkpoint to bind strictly; nil: seeded parameters.
+    /// A checkpoint (safetensors or a PyTorch `.pth`, told apart by content) to bind
+    /// strictly; nil: seeded parameters.
     public var weights: String?
     /// Prefix of the model's keys in `weights` (keys outside it are ignored).
     public var weightsPrefix: String?
+    /// The entry of a PyTorch checkpoint holding the state dict (default: detected).
+    public var weightsKey: String?
+    /// Tracing, checkpoint copies and seeded parameters stay within this.
+    public var budget: MemoryBudget
 
-    public init(model: String, weights: String? = nil, weightsPrefix: String? = nil) {
+    public init(model: String, weights: String? = nil, weightsPrefix: String? = nil, weightsKey: String? = nil,
+                budget: MemoryBudget = .physicalDefault) {
         self.model = model; self.weights = weights; self.weightsPrefix = weightsPrefix
+        self.weightsKey = weightsKey; self.budget = budget
     }
 }
 
@@ -48,9 +55,16 @@ public struct LoadedModel: Sendable {
 }
 
 /// A failure to load, bind or trace a model; `description` is one message for the user.
-public struct ModelLoadError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    public init(_ description: String) { self.description = description }
+public struct ModelLoadError: ProblemListing, @unchecked Sendable {
+    public var message: String
+    /// The library error behind it, when it lists problems (shown in full on request).
+    public var listing: (any ProblemListing)?
+    public init(_ description: String) { message = description }
+    public init(_ error: any Error) {
+        message = "\(error)"
+        listing = error as? any ProblemListing
+    }
+    public func description(limit: Int?) -> String { listing?.description(limit: limit) ?? message }
 }
 
 /// The one entry point for tracing a model: loads the configuration `request.model`, binds
@@ -60,19 +74,25 @@ public struct ModelLoadError: Error, CustomStringConvertible, Sendable {
 public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSettings()) throws(ModelLoadError) -> LoadedModel {
     let config = try loadConfig(request.model)
     let parameters = try request.weights.map { (weights: String) throws(ModelLoadError) -> ParameterSource in
-        try checkpointParameters(for: config, weights: weights, prefix: request.weightsPrefix)
+        do {
+            return try checkpointParameters(for: config, path: weights, weightsKey: request.weightsKey,
+                                            prefix: request.weightsPrefix, budget: request.budget)
+        } catch {
+            throw ModelLoadError(error)
+        }
     }
     var graph: Graph
     do {
         if config.architecture == .detector && settings.stages != .none {
-            graph = try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true))
+            graph = try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true),
+                                           budget: request.budget)
         } else {
-            graph = try traceModel(config, parameters: parameters)
+            graph = try traceModel(config, parameters: parameters, budget: request.budget)
         }
     } catch let error as TraceError {
         throw ModelLoadError("tracing \(config.name) failed: \(error)")
     } catch {
-        throw ModelLoadError("\(error)")
+        throw ModelLoadError(error)
     }
     let traced = graph.nodes.count
     do {
@@ -88,20 +108,6 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
 
 /// The configuration `model` names, its errors as one `ModelLoadError`.
 public func loadConfig(_ model: String) throws(ModelLoadError) -> ModelConfig {
-    do { return try ModelConfig.load(model) } catch { throw ModelLoadError("\(error)") }
+    do { return try ModelConfig.load(model) } catch { throw ModelLoadError(error) }
 }
 
-/// Strict parameters from the safetensors file `weights` for `config`: a detector without a
-/// prefix reads a detrex DINO state dict (whose shared heads are stored twice; either copy
-/// binds), everything else the keys under `prefix`.
-public func checkpointParameters(for config: ModelConfig, weights: String, prefix: String?) throws(ModelLoadError) -> ParameterSource {
-    do {
-        let file = try SafetensorsFile(path: weights)
-        if config.architecture == .detector && prefix == nil {
-            return try detectorCheckpointParameters(file: file)
-        }
-        return try CheckpointParameters(file: file, prefix: prefix ?? "")
-    } catch {
-        throw ModelLoadError("\(error)")
-    }
-}

@@ -38,7 +38,7 @@ struct DumpCommand: ParsableCommand {
     @Option(help: "Graph stage: traced (as the model code emitted it), folded (after the pass pipeline) or exported (lowered for --opset and read back from the ONNX form).")
     var stage: DumpStage = .traced
 
-    @Option(help: "ONNX opset for --stage exported.")
+    @Option(parsing: .unconditional, help: "ONNX opset for --stage exported.")
     var opset: Int = 17
 
     @Flag(help: "List every initializer (text format).")
@@ -46,6 +46,15 @@ struct DumpCommand: ParsableCommand {
 
     @Option(name: .shortAndLong, help: "Write to this file instead of standard output.")
     var output: String?
+
+    func validate() throws {
+        guard supportedOpsets.contains(opset) else {
+            throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
+        }
+        if let output {
+            do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
+        }
+    }
 
     func run() throws {
         var graph = try model.load(TraceSettings(stages: .none, passes: stage == .traced ? nil : PassOptions())).graph

@@ -10,9 +10,21 @@ struct ModelOptions: ParsableArguments {
                                                      valueName: "name-or-path"))
     var model: String = ModelZoo.defaultModel
 
-    @Option(help: ArgumentHelp("Safetensors checkpoint to bind strictly (every parameter present with its shape, no key left over); without it parameters are seeded random values.",
-                               valueName: "file.safetensors"))
+    @Option(help: ArgumentHelp("Checkpoint to bind strictly (every parameter present with its shape, no key left over): safetensors or a PyTorch .pth/.pt, told apart by content; without it parameters are seeded random values.",
+                               valueName: "file"))
     var weights: String?
+
+    @Option(help: ArgumentHelp("Entry of a PyTorch checkpoint that holds the state dict (default: detected: model, state_dict, teacher, or the top level).",
+                               valueName: "key"))
+    var weightsKey: String?
+
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Largest planned memory for a trace or a run, in bytes or with K/M/G suffix (default: three quarters of physical memory); a model over it is refused before anything is allocated.",
+                               valueName: "bytes"))
+    var maxMemory: String?
+
+    @Flag(help: "List every problem of a long list (missing checkpoint keys, configuration errors) instead of the first ten.")
+    var verbose = false
 
     @Option(help: ArgumentHelp("Prefix of the model's keys in --weights (e.g. backbone.net.timm_model.model.); keys outside it are ignored.",
                                valueName: "prefix"))
@@ -20,23 +32,57 @@ struct ModelOptions: ParsableArguments {
 
     func validate() throws {
         if weightsPrefix != nil && weights == nil { throw ValidationError("--weights-prefix needs --weights") }
+        if weightsKey != nil && weights == nil { throw ValidationError("--weights-key needs --weights") }
+        _ = try budget
     }
 
-    var request: ModelRequest { ModelRequest(model: model, weights: weights, weightsPrefix: weightsPrefix) }
+    /// --max-memory, or the default.
+    var budget: MemoryBudget {
+        get throws {
+            guard let text = maxMemory else { return .physicalDefault }
+            let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+            let suffix = text.last.map { Character($0.uppercased()) }
+            let scale = suffix.flatMap { units[$0] } ?? 1
+            let digits = scale == 1 ? Substring(text) : text.dropLast()
+            guard let n = Int(digits), n > 0, let bytes = Checked.multiply(n, scale) else {
+                throw ValidationError("--max-memory \(text): expected a positive number of bytes, optionally with K, M, G or T")
+            }
+            return MemoryBudget(bytes: bytes)
+        }
+    }
+
+    var request: ModelRequest {
+        get throws {
+            ModelRequest(model: model, weights: weights, weightsPrefix: weightsPrefix, weightsKey: weightsKey, budget: try budget)
+        }
+    }
 
     /// The configuration; an error is one line without the usage text.
     func loadConfig() throws -> ModelConfig {
-        do { return try VitVerify.loadConfig(model) } catch { throw CLIError(error.description) }
+        do { return try VitVerify.loadConfig(model) } catch { throw CLIError(error) }
     }
 
     /// The model traced and optimized per `settings` (`VitVerify.loadModel`).
     func load(_ settings: TraceSettings) throws -> LoadedModel {
-        do { return try loadModel(request, settings: settings) } catch { throw CLIError(error.description) }
+        let request = try self.request
+        do { return try loadModel(request, settings: settings) } catch { throw CLIError(error) }
     }
 }
 
-/// A failure reported to the user as one clear line, exit code 1.
+/// A failure reported to the user, exit code 1: one line, or a problem list shortened to ten
+/// entries unless --verbose (see `VitExport.main`).
 struct CLIError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+    var message: String
+    /// The library error behind the message, when it lists problems.
+    var listing: (any ProblemListing)?
+    init(_ description: String) { message = description }
+    init(_ error: any Error) {
+        message = "\(error)"
+        listing = error as? any ProblemListing
+    }
+    var description: String { message }
+    func description(verbose: Bool) -> String { listing?.description(limit: verbose ? nil : ProblemList.defaultLimit) ?? message }
 }
+
+/// A flag value that cannot be used.
+func flagError(_ message: String) -> ValidationError { ValidationError(message) }

@@ -25,7 +25,7 @@ struct ONNXCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output file (default: <model name>.onnx in the current directory).")
     var output: String?
 
-    @Option(help: "ONNX opset of the default domain, \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound).")
+    @Option(parsing: .unconditional, help: "ONNX opset of the default domain, \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound).")
     var opset: Int = 17
 
     @Flag(help: "Store every tensor of ≥ 1 KiB in an external data file (<output>.data); automatic above 2 GiB.")
@@ -37,7 +37,7 @@ struct ONNXCommand: ParsableCommand {
     @Flag(help: "Detectors: also output every stage (debug.backbone, debug.pyramid.p3, …, debug.topk_indices, debug.decoder.N.state) for stage-by-stage comparison with a reference.")
     var debugOutputs = false
 
-    @Option(help: "Largest tensor (bytes) constant folding may create when it grows the model.")
+    @Option(parsing: .unconditional, help: "Largest tensor (bytes) constant folding may create when it grows the model.")
     var foldBudget: Int = FoldingBudget().maxGrowthBytes
 
     func validate() throws {
@@ -45,6 +45,9 @@ struct ONNXCommand: ParsableCommand {
             throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
         }
         guard foldBudget >= 0 else { throw ValidationError("--fold-budget must be ≥ 0") }
+        if let output {
+            do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
+        }
     }
 
     func run() throws {
@@ -82,8 +85,7 @@ func exportMetadata(_ config: ModelConfig, weights: String?) throws -> [String: 
     if let weights {
         let storage: TensorStorage
         do { storage = try TensorStorage.map(path: weights) } catch { throw CLIError("--weights: \(error)") }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in UnsafeRawBufferPointer(start: storage.base, count: storage.byteCount) { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        let h = FNV1a.hash(UnsafeRawBufferPointer(start: storage.base, count: storage.byteCount))
         meta["vitexport.weights_file"] = URL(fileURLWithPath: weights).lastPathComponent
         meta["vitexport.weights_fnv1a"] = String(h, radix: 16)
     }

@@ -12,17 +12,21 @@ struct GraphInputOptions: ParsableArguments {
     @Option(name: .customLong("input"), help: ArgumentHelp("Feed an input from a .npy file (repeatable).", valueName: "name=file.npy"))
     var specifications: [String] = []
 
-    @Option(help: "Seed of the standard-normal values fed to inputs not given with --input.")
-    var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Seed (≥ 0) of the standard-normal values fed to inputs not given with --input.")
+    var seed: Int = 0
+
+    func validate() throws {
+        guard seed >= 0 else { throw flagError("--seed \(seed): expected a number ≥ 0") }
+    }
 
     var inputs: GraphInputs {
-        get throws { do { return try GraphInputs(specifications: specifications, seed: seed) } catch { throw CLIError(error.description) } }
+        get throws { do { return try GraphInputs(specifications: specifications, seed: UInt64(seed)) } catch { throw CLIError(error) } }
     }
 
     /// Feeds for `graph`: files named by --input, seeded normal values for the rest.
     func feeds(for graph: Graph) throws -> [String: Tensor] {
         let inputs = try self.inputs
-        do { return try inputs.feeds(for: graph) } catch { throw CLIError(error.description) }
+        do { return try inputs.feeds(for: graph) } catch { throw CLIError(error) }
     }
 }
 
@@ -51,28 +55,35 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the time spent per op (summed over the timed runs).")
     var profile = false
 
-    @Option(name: .customLong("repeat"), help: "Timed runs; the median latency is reported.")
+    @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs; the median latency is reported.")
     var repeats: Int = 1
 
-    @Option(help: "Untimed runs before the timed ones.")
+    @Option(parsing: .unconditional, help: "Untimed runs before the timed ones.")
     var warmup: Int = 0
 
     @Flag(help: "Detectors: drop detections whose box has zero width or height (detectron2 does this after the model; the graph keeps all K).")
     var dropEmpty = false
 
-    @Option(help: "Detectors: print the first N detections (box, score, label).")
+    @Option(parsing: .unconditional, help: "Detectors: print the first N detections (box, score, label).")
     var detections: Int = 0
 
     func validate() throws {
-        guard repeats >= 1, warmup >= 0 else { throw ValidationError("--repeat must be ≥ 1 and --warmup ≥ 0") }
+        guard repeats >= 1 else { throw flagError("--repeat \(repeats): expected a number ≥ 1") }
+        guard warmup >= 0 else { throw flagError("--warmup \(warmup): expected a number ≥ 0") }
+        guard detections >= 0 else { throw flagError("--detections \(detections): expected a number ≥ 0") }
+        if onnx != nil, model.weights != nil {
+            throw flagError("--weights binds a traced model and would be ignored with --onnx; give one of them")
+        }
+        if let save { try checkSaveDirectory(save) }
     }
 
     func run() throws {
         let graph = try loadGraph(model: model, onnx: onnx)
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
-        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile)
-        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: Interpreter.Options(checkFinite: checkFinite)) }
+        let budget = try model.budget
+        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget)
+        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: Interpreter.Options(checkFinite: checkFinite, budget: budget)) }
         let clock = ContinuousClock()
         var times: [Double] = []
         var result: Interpreter.Result!
@@ -86,7 +97,7 @@ struct RunCommand: ParsableCommand {
         let seconds = times.sorted()[times.count / 2]
         let (outputs, dropped): ([String: Tensor], Int)
         do { (outputs, dropped) = try postProcess(result.outputs, PostProcessing(dropEmptyBoxes: dropEmpty)) } catch {
-            throw CLIError(error.description)
+            throw CLIError(error)
         }
         if dropEmpty { print("dropped \(dropped) empty boxes, kept \(outputs["scores"]!.count)") }
         for name in result.outputNames {
@@ -112,7 +123,9 @@ struct RunCommand: ParsableCommand {
             }
         }
         if let save {
-            try FileManager.default.createDirectory(atPath: save, withIntermediateDirectories: true)
+            guard mkdir(save, 0o755) == 0 || errno == EEXIST else {
+                throw CLIError("--save \(save): cannot create the directory: \(String(cString: strerror(errno)))")
+            }
             for (name, t) in feeds.sorted(by: { $0.key < $1.key }) { try writeNPY(t, to: "\(save)/input.\(fileSafe(name)).npy") }
             for name in result.outputNames { try writeNPY(outputs[name]!, to: "\(save)/output.\(fileSafe(name)).npy") }
             print("saved inputs and outputs to \(save)")
@@ -123,9 +136,22 @@ struct RunCommand: ParsableCommand {
 /// Traces and folds `--model`, or imports the ONNX file when one is given.
 func loadGraph(model: ModelOptions, onnx: String?) throws -> Graph {
     if let onnx {
-        do { return try importModel(path: onnx) } catch { throw CLIError("\(onnx): \(error)") }
+        do { return try importModel(path: onnx) } catch { throw CLIError(error) }
     }
     return try model.load(TraceSettings(stages: .none)).graph
+}
+
+/// `--save DIR` must name a directory (existing, or to be made in an existing one).
+func checkSaveDirectory(_ path: String) throws {
+    var st = stat()
+    if stat(path, &st) == 0 {
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw flagError("--save \(path): is a file; give a directory") }
+        return
+    }
+    let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+    guard stat(parent.isEmpty ? "/" : parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
+        throw flagError("--save \(path): the directory '\(parent)' does not exist")
+    }
 }
 
 func fileSafe(_ name: String) -> String { String(name.map { $0 == "/" || $0 == ":" ? "_" : $0 }) }

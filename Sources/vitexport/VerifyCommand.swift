@@ -33,26 +33,30 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The ONNX file to verify (default: export in memory).")
     var onnx: String?
 
-    @Option(help: "Opset of the in-memory export when --onnx is not given.")
+    @Option(parsing: .unconditional, help: "Opset of the in-memory export when --onnx is not given.")
     var opset: Int = 17
 
-    @Option(help: "Largest accepted |a − b| / max|a| per floating stage or output.")
+    @Option(parsing: .unconditional, help: "Largest accepted |a − b| / max|a| per floating stage or output.")
     var tolerance: Float = 1e-5
 
-    @Option(help: "Detectors: score differences up to this are near-ties (logits and sigmoid scores).")
+    @Option(parsing: .unconditional, help: "Detectors: score differences up to this are near-ties (logits and sigmoid scores).")
     var scoreTolerance: Float = 1e-4
 
     func validate() throws {
+        guard tolerance.isFinite, tolerance >= 0 else { throw flagError("--tolerance \(tolerance): expected a finite number ≥ 0") }
+        guard scoreTolerance.isFinite, scoreTolerance >= 0 else {
+            throw flagError("--score-tolerance \(scoreTolerance): expected a finite number ≥ 0")
+        }
         guard supportedOpsets.contains(opset) else {
             throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
         }
     }
 
     func run() throws {
-        let request = VerifyRequest(model: model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
+        let request = VerifyRequest(model: try model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
                                     tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance))
         let report: VerifyReport
-        do { report = try verifyModel(request) } catch { throw CLIError(error.description) }
+        do { report = try verifyModel(request) } catch { throw CLIError(error) }
         print(report.table)
         guard report.passed else { throw CLIError("verification failed: first difference at \(report.firstFailure ?? "?")") }
         print("verified" + (report.teacherForced ? " (decoder teacher-forced with the traced model's proposals)" : ""))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import VitInterp
 
 @main
@@ -24,7 +25,14 @@ struct VitExport: ParsableCommand {
             if command is RunCommand || command is VerifyCommand { AllocatorPolicy.useLargeBlockReuse() }
             try command.run()
         } catch {
-            exit(withError: error)
+            // Help and --version exit normally; every failure is its message alone (no usage
+            // text), a problem list shortened unless --verbose.
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let verbose = CommandLine.arguments.contains("--verbose")
+            let text = (error as? CLIError)?.description(verbose: verbose) ?? message(for: error)
+            FileHandle.standardError.write(Data("Error: \(text)\n".utf8))
+            exit(withError: ExitCode(code.rawValue == 0 ? 1 : code.rawValue))
         }
     }
 }
