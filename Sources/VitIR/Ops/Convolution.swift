@@ -101,20 +101,10 @@ extension ConvolutionOp: OpDefinition {
     }
 
     private func convTypes(_ x: ShapeRuleInputs, _ c: ConvAttributes) throws(ShapeRuleError) -> [TensorType] {
-        try x.arity(2...3)
-        try x.float(0)
-        try x.sameDType(x.all)
+        let (xs, w, s) = try weightedOperands(x, c.kernelShape, strides: c.strides, pads: c.pads, dilations: c.dilations)
         let dims = x.dims
-        let xs = dims[0], w = dims[1], s = c.kernelShape.count
-        guard xs.count == s + 2, w.count == s + 2 else {
-            throw ShapeRuleError("X and W of rank \(s + 2) for a \(s)-d kernel, got \(Shape(xs)) and \(Shape(w))")
-        }
-        try checkSpatialAttributes(s, strides: c.strides, pads: c.pads, dilations: c.dilations)
         guard c.group >= 1, xs[1] % c.group == 0, w[0] % c.group == 0, xs[1] / c.group == w[1] else {
             throw ShapeRuleError("W's input channels (\(w[1])) × group (\(c.group)) to equal X's channels (\(xs[1])), and output channels divisible by group")
-        }
-        guard Array(w[2...]) == c.kernelShape else {
-            throw ShapeRuleError("W's spatial shape \(Shape(Array(w[2...]))) to equal kernel_shape \(Shape(c.kernelShape))")
         }
         if x.count == 3, dims[2] != [w[0]] { throw ShapeRuleError("bias of shape [\(w[0])], got \(Shape(dims[2]))") }
         var o = [xs[0], w[0]]
@@ -130,23 +120,13 @@ extension ConvolutionOp: OpDefinition {
     }
 
     private func convTransposeTypes(_ x: ShapeRuleInputs, _ c: ConvTransposeAttributes) throws(ShapeRuleError) -> [TensorType] {
-        try x.arity(2...3)
-        try x.float(0)
-        try x.sameDType(x.all)
+        let (xs, w, s) = try weightedOperands(x, c.kernelShape, strides: c.strides, pads: c.pads, dilations: c.dilations)
         let dims = x.dims
-        let xs = dims[0], w = dims[1], s = c.kernelShape.count
-        guard xs.count == s + 2, w.count == s + 2 else {
-            throw ShapeRuleError("X and W of rank \(s + 2) for a \(s)-d kernel, got \(Shape(xs)) and \(Shape(w))")
-        }
-        try checkSpatialAttributes(s, strides: c.strides, pads: c.pads, dilations: c.dilations)
         guard c.outputPadding.count == s, zip(c.outputPadding, c.strides).allSatisfy({ $0 >= 0 && ($0 < $1 || $0 == 0) }) else {
             throw ShapeRuleError("output_padding of length \(s), each smaller than its stride, got \(c.outputPadding)")
         }
         guard c.group >= 1, w[0] == xs[1], xs[1] % c.group == 0 else {
             throw ShapeRuleError("W's first dimension (\(w[0])) to equal X's channels (\(xs[1])), divisible by group (\(c.group))")
-        }
-        guard Array(w[2...]) == c.kernelShape else {
-            throw ShapeRuleError("W's spatial shape \(Shape(Array(w[2...]))) to equal kernel_shape \(Shape(c.kernelShape))")
         }
         let m = w[1] * c.group
         if x.count == 3, dims[2] != [m] { throw ShapeRuleError("bias of shape [\(m)], got \(Shape(dims[2]))") }
@@ -187,6 +167,25 @@ extension ConvolutionOp: OpDefinition {
         }
         return x.out(o)
     }
+}
+
+/// Conv and ConvTranspose's common checks: X, W and the optional bias of one float dtype; X and
+/// W of rank 2 + the kernel's; valid strides, pads and dilations; W's spatial shape equal to
+/// kernel_shape. Returns X's dims, W's dims and the spatial rank.
+private func weightedOperands(_ x: ShapeRuleInputs, _ kernelShape: [Int], strides: [Int], pads: [Int],
+                              dilations: [Int]) throws(ShapeRuleError) -> ([Int], [Int], Int) {
+    try x.arity(2...3)
+    try x.float(0)
+    try x.sameDType(x.all)
+    let xs = x.dims[0], w = x.dims[1], s = kernelShape.count
+    guard xs.count == s + 2, w.count == s + 2 else {
+        throw ShapeRuleError("X and W of rank \(s + 2) for a \(s)-d kernel, got \(Shape(xs)) and \(Shape(w))")
+    }
+    try checkSpatialAttributes(s, strides: strides, pads: pads, dilations: dilations)
+    guard Array(w[2...]) == kernelShape else {
+        throw ShapeRuleError("W's spatial shape \(Shape(Array(w[2...]))) to equal kernel_shape \(Shape(kernelShape))")
+    }
+    return (xs, w, s)
 }
 
 /// (kernel − 1)·dilation + 1, checked.
