@@ -73,6 +73,9 @@ struct ONNXCommand: ParsableCommand {
         print("wrote \(report.path) (\(report.bytes) bytes\(report.externalDataPath.map { ", external data \($0)" } ?? ""))")
         print("  opset \(report.opset), IR \(report.irVersion); nodes: traced \(traced) → folded \(folded) → exported \(report.nodeCount)")
         print("  libonnx checker: \(report.checker)")
+        if model.weights == nil {
+            print("  weights: seeded random values (seed \(config.seed)), not a trained model; bind a checkpoint with --weights")
+        }
         print("  time: \(String(format: "%.2f", seconds)) s")
     }
 }

@@ -120,6 +120,7 @@ func temporaryDirectory() throws -> URL {
     #expect(first.status == 0, "\(first.stderr)")
     #expect(first.stdout.contains("opset 17, IR 8; nodes: traced "))
     #expect(first.stdout.contains("libonnx checker: passed"))
+    #expect(first.stdout.contains("weights: seeded random values (seed 0), not a trained model"))
     #expect(try vitexport(["onnx", "-m", "tiny-convattn", "-o", b]).status == 0)
     #expect(FileManager.default.contents(atPath: a) == FileManager.default.contents(atPath: b))
     let v = try vitexport(["verify", "-m", "tiny-convattn", "--onnx", a])
@@ -176,4 +177,14 @@ func temporaryDirectory() throws -> URL {
     let notDetector = try vitexport(["run", "-m", "tiny-convattn", "--drop-empty"])
     #expect(notDetector.status != 0)
     #expect(notDetector.stderr.contains("--drop-empty needs detector outputs"))
+}
+
+@Test func exportWithACheckpointDoesNotClaimSeededWeights() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let pth = repo.appendingPathComponent("Tests/Fixtures/pth/dino-tiny.pth").path
+    let r = try vitexport(["onnx", "-m", "dino-tiny", "--weights", pth, "-o", dir.appendingPathComponent("d.onnx").path])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(!r.stdout.contains("seeded"))
 }
