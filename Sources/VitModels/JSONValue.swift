@@ -48,7 +48,7 @@ public struct JSONParseError: Error, CustomStringConvertible, Sendable {
 public struct JSONParser {
     /// Nesting limit for objects and arrays: configurations and safetensors headers nest a
     /// few levels; a deeper document is refused rather than recursed into.
-    public static let defaultMaxDepth = 64
+    public static let defaultMaxDepth = InputLimits.jsonDepth
 
     private let bytes: [UInt8]
     private let maxDepth: Int

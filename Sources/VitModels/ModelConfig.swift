@@ -59,9 +59,6 @@ public struct ConfigError: ProblemListing {
     }
 }
 
-/// The largest configuration file read (a configuration is a few KiB of JSON).
-public let maxConfigBytes = 1 << 20
-
 extension ModelConfig {
     /// Loads an embedded configuration by name, or a file when `nameOrPath` names one
     /// (contains a `/` or ends in `.json`).
@@ -71,8 +68,8 @@ extension ModelConfig {
             do { storage = try TensorStorage.map(path: nameOrPath) } catch {
                 throw ConfigError(source: nameOrPath, problems: [error.reason])
             }
-            guard storage.byteCount <= maxConfigBytes else {
-                throw ConfigError(source: nameOrPath, problems: ["the file has \(storage.byteCount) bytes; a configuration has at most \(maxConfigBytes)"])
+            guard storage.byteCount <= InputLimits.configBytes else {
+                throw ConfigError(source: nameOrPath, problems: ["the file has \(storage.byteCount) bytes; a configuration has at most \(InputLimits.configBytes)"])
             }
             guard storage.byteCount > 0 else { throw ConfigError(source: nameOrPath, problems: ["the file is empty"]) }
             return try parse(Data(bytes: storage.base, count: storage.byteCount), source: nameOrPath)

@@ -163,7 +163,7 @@ struct Unpickler {
         var end = p
         while end < bytes.count && bytes[end] != 0x0A {
             end += 1
-            guard end - p <= CheckpointLimits.maxNameBytes else { throw fail("GLOBAL name longer than \(CheckpointLimits.maxNameBytes) bytes") }
+            guard end - p <= InputLimits.maxNameBytes else { throw fail("GLOBAL name longer than \(InputLimits.maxNameBytes) bytes") }
         }
         guard end < bytes.count else { throw fail("GLOBAL name runs past the end of the pickle (truncated?)") }
         let s = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[p..<end]), as: UTF8.self)
@@ -172,7 +172,7 @@ struct Unpickler {
     }
 
     private mutating func push(_ v: PickleValue) throws(PickleError) {
-        guard stack.count < CheckpointLimits.maxStack else { throw fail("stack deeper than \(CheckpointLimits.maxStack) values") }
+        guard stack.count < InputLimits.maxStack else { throw fail("stack deeper than \(InputLimits.maxStack) values") }
         stack.append(v)
     }
 
@@ -205,7 +205,7 @@ struct Unpickler {
 
     private mutating func memoize(_ index: Int) throws(PickleError) {
         guard let top = stack.last else { throw fail("memoizes from an empty stack") }
-        guard memo.count < CheckpointLimits.maxMemo || memo[index] != nil else { throw fail("memo larger than \(CheckpointLimits.maxMemo) entries") }
+        guard memo.count < InputLimits.maxMemo || memo[index] != nil else { throw fail("memo larger than \(InputLimits.maxMemo) entries") }
         memo[index] = top
     }
 
@@ -236,7 +236,7 @@ struct Unpickler {
             guard (2...5).contains(v) else { throw fail("pickle protocol \(v) is not supported (2–5 are)") }
         case 0x95: _ = try unsigned(8) // FRAME: framing only
         case 0x28: // MARK
-            guard marks.count < CheckpointLimits.maxNesting else { throw fail("containers nest deeper than \(CheckpointLimits.maxNesting)") }
+            guard marks.count < InputLimits.maxNesting else { throw fail("containers nest deeper than \(InputLimits.maxNesting)") }
             marks.append(stack.count)
         case 0x30: _ = try pop() // POP
         case 0x31: _ = try popMark() // POP_MARK
@@ -372,7 +372,7 @@ struct Unpickler {
 
     /// A little-endian two's-complement integer of `n` bytes; opaque when wider than `Int`.
     private mutating func long(_ n: Int) throws(PickleError) -> PickleValue {
-        guard n <= CheckpointLimits.maxLongBytes else { throw fail("integer of \(n) bytes, over the limit of \(CheckpointLimits.maxLongBytes)") }
+        guard n <= InputLimits.maxLongBytes else { throw fail("integer of \(n) bytes, over the limit of \(InputLimits.maxLongBytes)") }
         let b = try read(n)
         if n == 0 { return .int(0) }
         let negative = b[n - 1] & 0x80 != 0

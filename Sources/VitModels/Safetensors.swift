@@ -45,7 +45,7 @@ public struct SafetensorsFile: Sendable {
     let dataStart: Int
 
     /// Largest header accepted, as the reference implementation (100 MB).
-    static let maxHeaderBytes = 100_000_000
+    static let maxHeaderBytes = InputLimits.safetensorsHeaderBytes
 
     /// Element sizes of the dtypes the format defines; only those mapping to a `DType` can be
     /// read as tensors, the rest are validated and reported when asked for.

@@ -11,24 +11,6 @@ import VitIR
 // are contiguous, aligned and little endian, and copies otherwise (strided views, big-endian
 // files, which are byte-swapped, and float64, which is narrowed to float32).
 
-/// Limits on what a checkpoint file may declare, in one place. Past one, reading stops with an
-/// error naming the file and the limit.
-public enum CheckpointLimits {
-    /// Entries in a zip's central directory (a ViT-g checkpoint has about 600).
-    public static let maxZipEntries = 1 << 20
-    /// Bytes in a zip entry name or a pickled GLOBAL's module or name.
-    public static let maxNameBytes = 4096
-    /// Entries in the pickle memo (a state dict memoizes about 10 values per tensor).
-    public static let maxMemo = 1 << 22
-    /// Values on the pickle stack at once.
-    public static let maxStack = 1 << 20
-    /// Open MARKs at once: how deeply containers may nest while they are being built. (Nesting
-    /// built through the memo or TUPLE1 is unbounded but harmless: see `Unpickler`.)
-    public static let maxNesting = 256
-    /// Bytes of one pickled integer (LONG1/LONG4); integers wider than 64 bits become opaque.
-    public static let maxLongBytes = 256
-}
-
 /// The element kinds of torch storages this reader materialises.
 public enum TorchStorageKind: String, Sendable, CaseIterable {
     case float32, float16, bfloat16, float64, int64, int32, uint8, bool

@@ -87,8 +87,8 @@ public struct ZipArchive: Sendable {
             dirSize = try r.int64(record + 40, "zip64 central directory size")
             offset = try r.int64(record + 48, "zip64 central directory offset")
         }
-        guard count <= CheckpointLimits.maxZipEntries else {
-            throw r.error("zip declares \(count) entries, over the limit of \(CheckpointLimits.maxZipEntries)")
+        guard count <= InputLimits.maxZipEntries else {
+            throw r.error("zip declares \(count) entries, over the limit of \(InputLimits.maxZipEntries)")
         }
         guard let end = Checked.add(offset, dirSize), end <= eocd else {
             throw r.error("zip central directory [\(offset), +\(dirSize)) runs past its end record at \(eocd) (truncated?)")
@@ -105,8 +105,8 @@ public struct ZipArchive: Sendable {
         var compressed = Int(r.u32(at + 20)), size = Int(r.u32(at + 24))
         let nameLength = Int(r.u16(at + 28)), extraLength = Int(r.u16(at + 30)), commentLength = Int(r.u16(at + 32))
         var local = Int(r.u32(at + 42))
-        guard nameLength <= CheckpointLimits.maxNameBytes else {
-            throw r.error("zip entry \(index): name of \(nameLength) bytes, over the limit of \(CheckpointLimits.maxNameBytes)")
+        guard nameLength <= InputLimits.maxNameBytes else {
+            throw r.error("zip entry \(index): name of \(nameLength) bytes, over the limit of \(InputLimits.maxNameBytes)")
         }
         guard r.has(at + 46, nameLength + extraLength) else { throw r.error("zip entry \(index): name runs past the end of the file") }
         let name = r.string(at + 46, nameLength)
