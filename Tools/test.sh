@@ -50,4 +50,7 @@ step "deterministic export"
 cmp "$work/a.onnx" "$work/b.onnx"
 echo "two exports are byte-identical"
 
+step "fuzz smoke: each libFuzzer target ~20 s under ASan (Tools/fuzz.sh --smoke)"
+timeout 1200 Tools/fuzz.sh --smoke
+
 step "all checks passed"
