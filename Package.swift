@@ -64,3 +64,12 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto"]),
     ]
 )
+
+// libFuzzer targets (Tools/fuzz.sh), declared only for its sanitized build so that a plain
+// `swift build` never links an executable whose `main` is libFuzzer's driver.
+if Context.environment["VITEXPORT_FUZZ"] == "1" {
+    package.targets.append(.executableTarget(name: "vitfuzz", dependencies: [
+        "VitIR", "VitInterp", "VitModels", "VitONNX", "ONNXProto",
+        .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+    ], path: "Tools/fuzz/vitfuzz"))
+}

@@ -104,4 +104,7 @@ limit 600 "$bin" onnx -m dino-tiny -o "$work/b.onnx" >/dev/null
 cmp "$work/a.onnx" "$work/b.onnx"
 echo "two exports are byte-identical"
 
+step "fuzz smoke: each libFuzzer target ~20 s under ASan (Tools/fuzz.sh --smoke)"
+timeout 1200 Tools/fuzz.sh --smoke
+
 step "all checks passed"

@@ -28,4 +28,17 @@ import VitInterp
         #expect(try eval1(.gather(axis: 0), [f32([1, 2], [2]), i64([], [0])]).shape == [0])
         #expect(try evaluate(.topK(TopKAttributes(k: 0)), [f32([1, 2], [2])])[1].shape == [0])
     }
+
+    /// Fuzz finding (ONNX target): Expand of a [1, 3] to [2^40, 0, 3] is empty and plans to 0
+    /// bytes, yet the kernel built a 2^40-entry index table for the first axis (ASan: out of
+    /// memory). Empty outputs must cost nothing, whatever their other dims.
+    @Test func emptyOutputsWithHugeDimsAllocateNothing() throws {
+        let huge = 1 << 40
+        let x = f32([1, 2, 3], [1, 3])
+        #expect(try eval1(.expand(shape: [huge, 0, 3]), [x]).shape == [huge, 0, 3])
+        let e = f32([], [1, 0])
+        #expect(try eval1(.tile(repeats: [huge, 1]), [e]).shape == [huge, 0])
+        #expect(try eval1(.pad(PadAttributes(pads: [0, 0, huge, 0])), [e]).shape == [huge + 1, 0])
+        #expect(try eval1(.transpose(perm: [1, 0]), [try eval1(.expand(shape: [huge, 0]), [e])]).shape == [0, huge])
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ONNXProto
 import Testing
 import VitIR
+import VitInterp
 @testable import VitONNX
 
 // Small ModelProtos built in Swift (no Python) and imported.
@@ -435,5 +436,23 @@ fileprivate func onlyOp(_ g: Graph) -> Op? { g.nodes.count == 1 ? g.nodes[0].op 
                       initializers: [int64s("starts", [9]), int64s("ends", [Int64.min]), int64s("axes", [0]), int64s("steps", [Int64.min])])
         let g = try importModel(m, baseDirectory: nil)
         #expect(g.type(of: g.outputs[0]).shape.ints == [1])
+    }
+}
+
+extension ImportTests {
+    /// Fuzz finding (Tools/fuzz.sh onnx), reduced: Expand of a [1, 5] to [2^32 + 2, 0, 5] is
+    /// an empty tensor that plans to 0 bytes, but the interpreter's Expand kernel first built
+    /// a (2^32 + 2)-entry index table for the leading axis (32 GiB, ASan out-of-memory). The
+    /// untrusted file must import, plan small and run to an empty output.
+    @Test func expandToAnEmptyShapeWithAHugeDimRunsWithoutAllocating() throws {
+        let m = model(nodes: [node("Pad", ["x", "p"], ["pp"], ["mode": .string("reflect")]),
+                              node("Expand", ["pp", "sh"], ["y"])],
+                      inputs: [valueInfo("x", .float, [1, 3])], outputs: ["y"],
+                      initializers: [int64s("p", [0, 1, 0, 1]), int64s("sh", [(1 << 32) + 2, 0, 5])])
+        let g = try importModel(m, baseDirectory: nil)
+        #expect(g.type(of: g.outputs[0]) == TensorType(.float32, [(1 << 32) + 2, 0, 5]))
+        #expect(try #require(plannedMemory(g)).peakBytes < 1024)
+        let y = try Interpreter(g).run(feeds: ["x": Tensor([1, 2, 3] as [Float], shape: [1, 3])]).outputs["y"]
+        #expect(y?.shape == [(1 << 32) + 2, 0, 5])
     }
 }

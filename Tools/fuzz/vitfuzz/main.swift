@@ -1,0 +1,71 @@
+// libFuzzer entry for vitexport's readers of untrusted files (built and run by Tools/fuzz.sh).
+//
+// One binary serves every target; VITFUZZ_TARGET picks it, an environment variable rather
+// than an argument so that the child processes libFuzzer starts itself (-minimize_crash,
+// -fork) fuzz the same target. Contract of every target: any input either is accepted or
+// throws; a trap, an out-of-bounds access, a leak or an allocation over -malloc_limit_mb is a
+// finding.
+//
+// SwiftPM links an executable's `main` as the module's entry point, which would shadow
+// libFuzzer's own `main`, so the top-level code below hands control to libFuzzer's driver.
+import Foundation
+import ONNXProto
+import SwiftProtobuf
+@testable import VitModels
+@testable import VitIR
+import VitInterp
+import VitONNX
+
+/// Size of the largest run the ONNX target interprets (plan peak), and its graph size.
+let interpretBudget = MemoryBudget(bytes: 64 << 20)
+let interpretMaxNodes = 200
+
+let targets: [String: (Data) -> Void] = [
+    "safetensors": { data in
+        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+        data.copyBytes(to: copy.assumingMemoryBound(to: UInt8.self), count: data.count)
+        let storage = TensorStorage(adopting: copy, byteCount: data.count)
+        guard let file = try? SafetensorsFile(storage: storage, path: "fuzz.safetensors") else { return }
+        for name in file.names { _ = try? file.float32Tensor(named: name) }
+    },
+    "onnx": { data in
+        guard let model = try? Onnx_ModelProto(serializedBytes: data),
+              let graph = try? importModel(model, baseDirectory: nil) else { return }
+        guard (try? verify(graph)) != nil, let plan = plannedMemory(graph),
+              plan.peakBytes < interpretBudget.bytes, graph.nodes.count < interpretMaxNodes else { return }
+        var feeds: [String: Tensor] = [:]
+        for v in graph.inputs {
+            let type = graph.type(of: v)
+            guard let dims = type.shape.ints else { return }
+            feeds[graph.name(of: v)] = Tensor.zeros(type.dtype, dims)
+        }
+        _ = try? Interpreter(graph).run(feeds: feeds, options: .init(budget: interpretBudget))
+    },
+    "config": { data in
+        _ = try? ModelConfig.parse(data, source: "fuzz.json")
+    },
+    "npy": { data in
+        _ = try? Tensor(npy: Array(data))
+    },
+]
+
+guard let name = ProcessInfo.processInfo.environment["VITFUZZ_TARGET"], let target = targets[name] else {
+    FileHandle.standardError.write(Data("set VITFUZZ_TARGET to one of: \(targets.keys.sorted().joined(separator: ", "))\n".utf8))
+    exit(2)
+}
+let selected = target
+
+@_cdecl("LLVMFuzzerTestOneInput")
+func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> Int32 {
+    selected(bytes.map { Data(bytes: $0, count: count) } ?? Data())
+    return 0
+}
+
+@_silgen_name("LLVMFuzzerRunDriver")
+func runFuzzerDriver(_ argc: UnsafeMutablePointer<Int32>,
+                     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                     _ body: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
+
+var argc = CommandLine.argc
+var argv = CommandLine.unsafeArgv
+exit(runFuzzerDriver(&argc, &argv, testOneInput))
