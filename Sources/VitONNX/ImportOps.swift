@@ -1,20 +1,18 @@
 import VitIR
 
-/// ONNX op type → conversion, from every family's `ONNXMapping.importers` plus Constant.
-/// Attribute defaults follow the ONNX operator schemas (onnx/defs); opset-dependent forms are
-/// keyed off the model's default-domain opset.
-let onnxImporters: [String: ONNXImporter] = {
-    let families: [[String: ONNXImporter]] = [
-        ElementwiseOp.importers, LinearAlgebraOp.importers, ConvolutionOp.importers, NormalizationOp.importers,
-        ReductionOp.importers, MovementOp.importers, SamplingOp.importers,
-        ["Constant": { try $0.constantNode() }],
-    ]
-    var table: [String: ONNXImporter] = [:]
-    for family in families {
-        table.merge(family) { first, _ in first }
-    }
-    return table
-}()
+/// Each family's importers (`ONNXMapping.importers`) plus Constant's. An ONNX op type is
+/// registered by exactly one of them (`ImportRegistryTests` checks it).
+let onnxImporterFamilies: [[String: ONNXImporter]] = [
+    ElementwiseOp.importers, LinearAlgebraOp.importers, ConvolutionOp.importers, NormalizationOp.importers,
+    ReductionOp.importers, MovementOp.importers, SamplingOp.importers,
+    ["Constant": { try $0.constantNode() }],
+]
+
+/// ONNX op type → conversion. Attribute defaults follow the ONNX operator schemas (onnx/defs);
+/// opset-dependent forms are keyed off the model's default-domain opset.
+let onnxImporters: [String: ONNXImporter] = onnxImporterFamilies.reduce(into: [:]) { table, family in
+    table.merge(family) { first, _ in first }
+}
 
 extension NodeImport {
     mutating func convert() throws(ImportError) {
