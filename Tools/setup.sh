@@ -17,7 +17,10 @@ if [ -x "$py" ] && ! "$py" -c "" 2>/dev/null; then
   rm -rf "$venv"
 fi
 
-packages=(libonnx-dev libprotobuf-dev libopenblas-dev protobuf-compiler pkg-config)
+# libturbojpeg0-dev, libpng-dev: photo decoding; libcairo2-dev: annotated detections;
+# graphviz: `dump --format svg`; libdnnl-dev: oneDNN's sgemm for the interpreter.
+packages=(libonnx-dev libprotobuf-dev libopenblas-dev protobuf-compiler pkg-config
+          libturbojpeg0-dev libpng-dev libcairo2-dev graphviz libdnnl-dev)
 # `python3 -m venv` needs ensurepip, which Debian ships separately in python3-venv.
 if [ ! -x "$py" ] && ! python3 -c "import ensurepip" 2>/dev/null; then packages+=(python3-venv); fi
 missing=()
