@@ -213,6 +213,27 @@ def bad_fixtures(dest):
     crafted(dest / "bad_nesting.pth", b"\x80\x02" + b"(" * 300 + b".", {})  # 300 open MARKs
 
 
+class Hook:
+    """Pickles as a call of a placeholder global; `os_system` renames that global to os.system."""
+
+    def __reduce__(self):
+        return (Hook, ("touch /tmp/vitexport-pwned",))
+
+
+def os_system(dest):
+    """`os_system.pth`: a state dict beside values that name os.system (as a malicious pickle
+    would, to run a command when loaded), in the state dict and under the top level."""
+    six = np.arange(6, dtype=np.float32).tobytes()
+    state = {"model": {"w": FakeTensor(FakeStorage("0", 6), 0, (2, 3), (3, 1)), "hook": Hook()},
+             "callbacks": [Hook()]}
+    buf = io.BytesIO()
+    TorchPickler(buf, protocol=2).dump(state)
+    placeholder = f"c{Hook.__module__}\n{Hook.__qualname__}\n".encode()
+    pkl = buf.getvalue()
+    assert placeholder in pkl
+    crafted(dest / "os_system.pth", pkl.replace(placeholder, b"cos\nsystem\n"), {"0": six})
+
+
 def dino_tiny(dest):
     src = ROOT / "Tests/Fixtures/detector/dino-tiny.weights.safetensors"
     raw = src.read_bytes()
@@ -281,6 +302,7 @@ def main():
     big_endian(dest / "plain.pth", dest / "bigendian.pth")
     rewrite(dest / "plain.pth", dest / "compressed.pth", lambda n, d: d, zipfile.ZIP_DEFLATED)
     bad_fixtures(dest)
+    os_system(dest)
     dino_tiny(dest)
     release = dinov2_release_tiny()
     save(release, dest / "dinov2-release-tiny.pth", release)  # as dinov2_vits14_pretrain.pth
