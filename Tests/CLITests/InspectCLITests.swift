@@ -124,3 +124,53 @@ private func sha256(_ path: String) throws -> String {
     #expect(bound.status == 0, "\(bound.stderr)")
     #expect(!bound.stdout.contains("seeded"))
 }
+
+/// Runs the tool with `environment` replacing the inherited one.
+private func vitexport(_ arguments: [String], environment: [String: String]) throws -> Run {
+    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    var dir = bin
+    while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("vitexport").path), dir.path != "/" {
+        dir.deleteLastPathComponent()
+    }
+    let process = Process()
+    process.executableURL = dir.appendingPathComponent("vitexport")
+    process.arguments = arguments
+    process.environment = environment
+    let out = Pipe(), err = Pipe()
+    (process.standardOutput, process.standardError) = (out, err)
+    try process.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+}
+
+@Test func dumpSVGIsDrawnByGraphvizAndWrittenAtomically() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("g.svg").path
+    let pathVariable = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+    let hasDot = pathVariable.split(separator: ":").contains { FileManager.default.isExecutableFile(atPath: "\($0)/dot") }
+    if hasDot {
+        let r = try vitexport(["dump", "-m", "dino-tiny", "--format", "svg", "--depth", "1", "-o", path])
+        #expect(r.status == 0, "\(r.stderr)")
+        let svg = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(svg.contains("<svg") && svg.hasSuffix("</svg>\n"))
+        #expect(svg.contains("backbone · "))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["g.svg"], "no temporary file left")
+    } else {
+        print("skipped drawing an SVG: Graphviz's dot is not on PATH (\(pathVariable))")
+    }
+    // Without dot on PATH: one line, no file.
+    try? FileManager.default.removeItem(atPath: path)
+    let missing = try vitexport(["dump", "-m", "tiny-convattn", "--format", "svg", "-o", path], environment: ["PATH": dir.path])
+    #expect(missing.status == 1)
+    #expect(missing.stderr.contains("--format svg needs Graphviz's dot on PATH"), "\(missing.stderr)")
+    #expect(missing.stderr.split(separator: "\n").count == 1)
+    #expect(!FileManager.default.fileExists(atPath: path))
+    for (args, message) in [(["--format", "dot", "--depth", "0"], "--depth 0: expected a number ≥ 1"),
+                            (["--format", "text", "--depth", "2"], "--depth applies to --format dot and svg")] {
+        let r = try vitexport(["dump", "-m", "tiny-convattn"] + args)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+}
