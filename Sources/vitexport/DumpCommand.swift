@@ -38,7 +38,7 @@ struct DumpCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
 
-    @Option(help: "Output format: \(DumpFormat.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Output format.")
     var format: DumpFormat = .text
 
     @Option(help: "Graph stage: traced (as the model code emitted it), folded (after the pass pipeline) or exported (lowered for --opset and read back from the ONNX form).")

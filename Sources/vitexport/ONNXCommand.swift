@@ -107,7 +107,8 @@ struct ExportSummary: Encodable {
     var opset: Int
     var irVersion: Int
     var nodes: Nodes
-    /// Elements of the exported graph's initializers.
+    /// Elements of the folded graph's initializers: the model's weights and folded constants
+    /// (the file may add a few small constants of the opset's lowering).
     var parameters: Int
     /// "passed" or "skipped".
     var checker: String
