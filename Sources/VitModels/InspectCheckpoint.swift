@@ -70,9 +70,12 @@ public struct CheckpointInspection: Sendable, Encodable {
 
 /// Reads `path` (safetensors or torch.save, by content; `weightsKey` as for `--weights-key`)
 /// and dry-runs binding against each configuration in `configs` (default: every embedded
-/// one). Throws the reader's error for a file that cannot be read.
+/// one), calling `onPhase` as each step starts. Throws the reader's error for a file that
+/// cannot be read.
 public func inspectCheckpoint(path: String, weightsKey: String? = nil, configs: [String] = ModelZoo.names,
-                              budget: MemoryBudget = .physicalDefault) throws -> CheckpointInspection {
+                              budget: MemoryBudget = .physicalDefault,
+                              onPhase: (String) -> Void = { _ in }) throws -> CheckpointInspection {
+    onPhase("reading \(path)")
     let file = try openCheckpoint(path: path, weightsKey: weightsKey, budget: budget)
     var tensors: [CheckpointInspection.TensorEntry] = []
     var parameters = 0
@@ -92,6 +95,7 @@ public func inspectCheckpoint(path: String, weightsKey: String? = nil, configs: 
         topLevelKeys: torch?.topLevelKeys ?? [], tensors: tensors, parameterCount: parameters,
         opaque: torch?.opaqueObjects ?? [], pixelMean: smallFloats("pixel_mean"), pixelStd: smallFloats("pixel_std"), bindings: [])
     for name in configs {
+        onPhase("dry-run binding to \(name)")
         let config = try ModelConfig.load(name)
         let requests = try parameterRequests(for: config, budget: budget)
         let prefixes: [String?] = config.architecture == .detector ? [nil] : candidatePrefixes(requests, names: file.names)

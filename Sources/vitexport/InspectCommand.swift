@@ -36,7 +36,10 @@ struct InspectCommand: ParsableCommand {
 
     func run() throws {
         let report: CheckpointInspection
-        do { report = try inspectCheckpoint(path: file, weightsKey: weightsKey) } catch { throw CLIError(error) }
+        let progress = PhaseProgress()
+        defer { progress.end() }
+        do { report = try inspectCheckpoint(path: file, weightsKey: weightsKey, onPhase: progress.begin) } catch { throw CLIError(error) }
+        progress.end()
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -55,6 +55,8 @@ struct ONNXCommand: ParsableCommand {
 
     func run() throws {
         let progress = PhaseProgress()
+        // A failure ends the phase line before the error is printed.
+        defer { progress.end() }
         let requested = try model.loadConfig()
         if debugOutputs && requested.architecture != .detector {
             throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")

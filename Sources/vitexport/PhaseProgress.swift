@@ -25,7 +25,7 @@ final class PhaseProgress: @unchecked Sendable {
         current = (name, clock.now, generation)
         let g = generation
         lock.unlock()
-        if enabled { schedule(g, after: 1) }
+        if enabled { schedule(g, elapsed: 1) }
     }
 
     /// Ends the running phase.
@@ -54,15 +54,16 @@ final class PhaseProgress: @unchecked Sendable {
         current = nil
     }
 
-    /// After `seconds`, if phase `g` is still running, (re)draws its line and schedules the next.
-    private func schedule(_ g: Int, after seconds: Int) {
+    /// In a second, if phase `g` is still running, draws its line showing `elapsed` seconds
+    /// and schedules the next redraw.
+    private func schedule(_ g: Int, elapsed seconds: Int) {
         DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(1)) { [self] in
             lock.lock()
             defer { lock.unlock() }
             guard let c = current, c.generation == g else { return }
             shown = true
             write("\r\u{1B}[K\(c.name)… \(seconds) s")
-            schedule(g, after: seconds + 1)
+            schedule(g, elapsed: seconds + 1)
         }
     }
 

@@ -79,6 +79,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let progress = PhaseProgress()
+        defer { progress.end() }
         let graph = try loadGraph(model: model, onnx: onnx, progress: progress)
         if let notice = seededWeightsNotice(graph) { print(notice) }
         let feeds = try io.feeds(for: graph)
