@@ -142,3 +142,19 @@ private func realBindingError(_ config: String, path: String, prefix: String? = 
     let found = OpaqueObject.find(in: .dict(dict))
     #expect(found.map(\.path) == ["x[0]", "[3]"])
 }
+
+@Test func pixelStatisticsThatDifferFromTheConfigurationAreReported() throws {
+    let original = try SafetensorsFile(path: fixture("detector/dino-tiny.weights.safetensors"))
+    var tensors: [String: Tensor] = [:]
+    for name in original.names { tensors[name] = try original.tensor(named: name) }
+    #expect(tensors["pixel_mean"] != nil)
+    tensors["pixel_mean"] = Tensor([Float(1), 2, 3], shape: [3, 1, 1])
+    let path = try temporaryFile("pixel.safetensors")
+    try writeSafetensors(tensors, to: path)
+    let report = try inspectCheckpoint(path: path, configs: ["dino-tiny"])
+    #expect(report.pixelMean == [1, 2, 3])
+    let binding = try #require(report.binding.first)
+    #expect(binding.pixelStatistics.count == 1)
+    #expect(binding.pixelStatistics.first?.hasPrefix("detector.pixel_mean: [123.675, 116.28, 103.53] differs from the checkpoint's pixel_mean [1.0, 2.0, 3.0]") == true)
+    #expect(report.text(limit: 10).contains("  dino-tiny (dino-detector)\n    but detector.pixel_mean: "))
+}
