@@ -14,6 +14,8 @@ Derived files (not torch.save output, each a deliberate edit of one):
   writes on a big-endian machine.
 - `compressed.pth`: plain.pth re-zipped with deflate (torch never compresses).
 - `cuda_location.pth`: a valid state dict pickled as torch does, with its storage on "cuda:0".
+- `os_system.pth`: a torch-layout archive whose pickle names `os.system` (in the state dict and
+  at the top level) beside one tensor, as a malicious checkpoint would; it must stay opaque.
 - `bad_*.pth`: archives whose data.pkl is pickled here with torch's own globals and persistent
   ids but impossible sizes, strides or storages, to test that the reader refuses them.
 
