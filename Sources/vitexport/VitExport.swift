@@ -12,7 +12,7 @@ struct VitExport: ParsableCommand {
             of a configuration JSON file. Without a checkpoint, parameters are seeded random values.
             """,
         version: vitexportVersion,
-        subcommands: [ModelsCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self]
+        subcommands: [ModelsCommand.self, InspectCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self]
     )
 
     /// The process's allocator policy is chosen here, once, before the command runs: the
