@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
         .testTarget(name: "VitVerifyTests", dependencies: ["VitIR", "VitInterp", "VitModels", "VitONNX", "VitVerify", "ONNXProto"]),
         .testTarget(name: "VitImageTests", dependencies: ["VitIR", "VitImage"]),
-        .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto"]),
+        .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto", "VitImage"]),
     ]
 )
 

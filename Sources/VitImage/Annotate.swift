@@ -11,11 +11,8 @@ public struct AnnotationBox: Sendable {
     }
 }
 
-/// Distinct, saturated colours (Tableau 10); a class keeps its colour across photos.
-private let palette: [(Double, Double, Double)] = [
-    (0.12, 0.47, 0.71), (1.00, 0.50, 0.05), (0.17, 0.63, 0.17), (0.84, 0.15, 0.16), (0.58, 0.40, 0.74),
-    (0.55, 0.34, 0.29), (0.89, 0.47, 0.76), (0.50, 0.50, 0.50), (0.74, 0.74, 0.13), (0.09, 0.75, 0.81),
-]
+/// Distinct, saturated colours (Tableau 10, 0xRRGGBB); a class keeps its colour across photos.
+private let palette: [UInt32] = [0x1F77B4, 0xFF7F0E, 0x2CA02C, 0xD62728, 0x9467BD, 0x8C564B, 0xE377C2, 0x7F7F7F, 0xBCBD22, 0x17BECF]
 
 /// `image` with `boxes` drawn by cairo, as PNG bytes: each box outlined in its colour, its
 /// caption on a filled label of the same colour (white or black text, whichever contrasts)
@@ -60,7 +57,8 @@ private func copyPixels(_ image: RGBImage, into surface: OpaquePointer) {
 }
 
 private func draw(_ item: AnnotationBox, on cr: OpaquePointer, lineWidth: Double, fontSize: Double, imageWidth: Double) {
-    let (r, g, b) = palette[((item.colorIndex % palette.count) + palette.count) % palette.count]
+    let rgb = palette[((item.colorIndex % palette.count) + palette.count) % palette.count]
+    let (r, g, b) = (Double(rgb >> 16) / 255, Double(rgb >> 8 & 0xFF) / 255, Double(rgb & 0xFF) / 255)
     let (x1, y1, x2, y2) = item.box
     cairo_set_source_rgb(cr, r, g, b)
     cairo_set_line_width(cr, lineWidth)

@@ -67,3 +67,21 @@ func unknownFormatProblem(_ bytes: [UInt8]) -> String {
     let head = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
     return "is not a JPEG or PNG image (it starts with bytes \(head))"
 }
+
+/// Checks, without decoding, that `path` is a JPEG or PNG whose header size is within
+/// `ImageLimits` and `budget`: what a command runs over all its photos before the slow work.
+/// Returns the stored size (before EXIF orientation).
+public func probeImage(path: String, budget: MemoryBudget = .physicalDefault) throws(ImageError) -> (width: Int, height: Int) {
+    let bytes = try readImageFile(path)
+    guard let format = ImageFormat(sniffing: bytes) else { throw ImageError(path, unknownFormatProblem(bytes)) }
+    let size: (width: Int, height: Int)
+    switch format {
+    case .jpeg: size = try jpegHeaderSize(bytes, path: path)
+    case .png:
+        guard bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) else { throw ImageError(path, "not a readable PNG: no IHDR chunk first") }
+        let be32 = { (at: Int) in bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        size = (be32(16), be32(20))
+    }
+    try checkImageSize(width: size.width, height: size.height, path: path, budget: budget)
+    return size
+}

@@ -8,14 +8,7 @@ import VitIR
 func decodeJPEG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(ImageError) -> (RGBImage, [UInt8]?) {
     guard let handle = tjInitDecompress() else { throw ImageError(path, "libjpeg-turbo could not start") }
     defer { tjDestroy(handle) }
-    var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
-    let header = bytes.withUnsafeBufferPointer {
-        tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
-    }
-    guard header == 0 else { throw ImageError(path, "not a readable JPEG: \(turboMessage(handle))") }
-    if colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue) {
-        throw ImageError(path, "is a CMYK JPEG; only grayscale and color (YCbCr/RGB) JPEGs are read")
-    }
+    let (width, height) = try jpegHeader(handle, bytes, path: path)
     try checkImageSize(width: Int(width), height: Int(height), path: path, budget: budget)
     var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * 3)
     let status = bytes.withUnsafeBufferPointer { source in
@@ -29,6 +22,27 @@ func decodeJPEG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(Ima
         throw ImageError(path, "\(kind) (libjpeg-turbo: \(turboMessage(handle)))")
     }
     return (RGBImage(width: Int(width), height: Int(height), pixels: pixels), jpegExif(bytes))
+}
+
+/// The size a JPEG's header gives, refusing CMYK (not what `convert("RGB")` would show).
+private func jpegHeader(_ handle: tjhandle, _ bytes: [UInt8], path: String) throws(ImageError) -> (Int32, Int32) {
+    var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+    let header = bytes.withUnsafeBufferPointer {
+        tjDecompressHeader3(handle, $0.baseAddress, UInt($0.count), &width, &height, &subsampling, &colorspace)
+    }
+    guard header == 0 else { throw ImageError(path, "not a readable JPEG (libjpeg-turbo: \(turboMessage(handle)))") }
+    if colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue) {
+        throw ImageError(path, "is a CMYK JPEG; only grayscale and color (YCbCr/RGB) JPEGs are read")
+    }
+    return (width, height)
+}
+
+/// `jpegHeader` with a handle of its own (`probeImage`).
+func jpegHeaderSize(_ bytes: [UInt8], path: String) throws(ImageError) -> (width: Int, height: Int) {
+    guard let handle = tjInitDecompress() else { throw ImageError(path, "libjpeg-turbo could not start") }
+    defer { tjDestroy(handle) }
+    let (w, h) = try jpegHeader(handle, bytes, path: path)
+    return (Int(w), Int(h))
 }
 
 private func turboMessage(_ handle: tjhandle) -> String {

@@ -4,10 +4,15 @@ import VitIR
 /// Decodes a PNG with libpng to RGB as Pillow's `convert("RGB")` sees it (see `decodeImage`),
 /// and returns it with its eXIf chunk when that precedes the image data.
 func decodePNG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(ImageError) -> (RGBImage, [UInt8]?) {
+    // The size first, from IHDR (always the first chunk), before libpng reads further.
+    if bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) {
+        let be32 = { (at: Int) in bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+        try checkImageSize(width: be32(16), height: be32(20), path: path, budget: budget)
+    }
     let state = UnsafeMutablePointer<vit_png>.allocate(capacity: 1)
     defer { vit_png_end(state); state.deallocate() }
     return try bytes.withUnsafeBufferPointer { (source) throws(ImageError) -> (RGBImage, [UInt8]?) in
-        guard vit_png_begin(state, source.baseAddress, source.count, png_uint_32(ImageLimits.maxSide)) == 0 else {
+        guard vit_png_begin(state, source.baseAddress, source.count) == 0 else {
             throw ImageError(path, "not a readable PNG: \(pngMessage(state))")
         }
         let p = state.pointee

@@ -86,3 +86,8 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// A flag value that cannot be used.
 func flagError(_ message: String) -> ValidationError { ValidationError(message) }
+
+/// The one line saying that a model's parameters are seeded random values (`onnx`, `detect`).
+func seededWeightsNote(seed: UInt64) -> String {
+    "weights: seeded random values (seed \(seed)), not a trained model; bind a checkpoint with --weights"
+}

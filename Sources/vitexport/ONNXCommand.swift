@@ -74,7 +74,7 @@ struct ONNXCommand: ParsableCommand {
         print("  opset \(report.opset), IR \(report.irVersion); nodes: traced \(traced) → folded \(folded) → exported \(report.nodeCount)")
         print("  libonnx checker: \(report.checker)")
         if model.weights == nil {
-            print("  weights: seeded random values (seed \(config.seed)), not a trained model; bind a checkpoint with --weights")
+            print("  " + seededWeightsNote(seed: config.seed))
         }
         print("  time: \(String(format: "%.2f", seconds)) s")
     }
