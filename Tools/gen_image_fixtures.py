@@ -20,7 +20,8 @@ each file: Pillow's ImageOps.exif_transpose, then convert("RGB"):
   <file>.rgb.npy
 except gray16.png, whose reference is each sample's high byte (vitexport's deliberate choice;
 Pillow's convert("RGB") clips the 16-bit value to 255). Resizes of plain.jpg's reference with
-Image.resize(size, BILINEAR), detectron2's T.Resize:
+Image.resize(size, BILINEAR), detectron2's T.Resize (Pillow 13 picks the order of the two
+passes by the sizes; see Sources/VitImage/Resize.swift):
   resize-<W>x<H>.npy
 and letterbox-<W>x<H>.npy: resized to the largest size that fits with the aspect kept (sides
 rounded), pasted at the top-left of zeros.
@@ -129,7 +130,8 @@ def main():
         assert refs[f"orient-{o}.jpg"].shape == (H, W, 3), o
 
     src = Image.fromarray(refs["plain.jpg"])
-    for size in [(24, 18), (64, 48), (7, 5), (56, 20), (40, 30)]:
+    # (38, 25) and (56, 20) take Pillow 13's vertical pass first, (37, 25) the horizontal.
+    for size in [(24, 18), (64, 48), (7, 5), (56, 20), (40, 30), (38, 25), (37, 25)]:
         np.save(OUT / f"resize-{size[0]}x{size[1]}.npy", np.asarray(src.resize(size, Image.BILINEAR)))
     for box in [(32, 32), (30, 50)]:
         scale = min(box[0] / W, box[1] / H)

@@ -3,9 +3,11 @@ import VitIR
 /// Every limit on an image file, checked before anything the header asks for is allocated.
 /// (The limits on other untrusted input are in VitModels' `InputLimits`.)
 ///
-/// Budget: a photo at the limit holds `maxPixels` × 3 bytes decoded (384 MiB) plus, while
-/// it is annotated, × 4 bytes for cairo's surface (512 MiB): within a 1 GiB working set per
-/// image, the same order as Pillow's decompression-bomb limit (about 179 megapixels).
+/// Budget: a photo takes `bytesPerPixel` bytes per pixel at its peak — 3 decoded, 3 more for
+/// the copy EXIF orientation makes, 4 for cairo's surface while it is annotated — so one at
+/// `maxPixels` needs 1.25 GiB; the header's size is checked against these limits and the
+/// memory budget (`--max-memory`) before any pixel is allocated. The pixel limit is of the
+/// order of Pillow's decompression-bomb limit (about 179 megapixels).
 public enum ImageLimits {
     /// Bytes of an image file (a 100-megapixel JPEG is about 50 MB).
     public static let maxFileBytes = 256 << 20
@@ -15,6 +17,8 @@ public enum ImageLimits {
     public static let maxSide = 65_535
     /// Bytes of an EXIF block that is parsed for the orientation (JPEG's APP1 holds < 64 KiB).
     public static let maxExifBytes = 1 << 16
+    /// Peak bytes per pixel while a photo is decoded, oriented and annotated.
+    public static let bytesPerPixel = 10
 }
 
 /// An image that cannot be read; `description` is one line naming the file and the problem.
@@ -45,7 +49,7 @@ func checkImageSize(width: Int, height: Int, path: String, budget: MemoryBudget)
           let pixels = Checked.multiply(width, height), pixels <= ImageLimits.maxPixels else {
         throw ImageError(path, "the header gives \(width)×\(height) pixels, over the limit of \(ImageLimits.maxPixels) pixels (sides ≤ \(ImageLimits.maxSide))")
     }
-    do { try budget.check(Checked.multiply(pixels, 4), "decoding \(width)×\(height) pixels") } catch {
+    do { try budget.check(Checked.multiply(pixels, ImageLimits.bytesPerPixel), "decoding \(width)×\(height) pixels") } catch {
         throw ImageError(path, "\(error)")
     }
 }

@@ -1,6 +1,10 @@
 /// Resizing exactly as Pillow's `Image.resize(size, Image.BILINEAR)` does on an 8-bit image
-/// (libImaging/Resample.c), which detectron2's `T.Resize` calls: separable, the horizontal
-/// pass first (its result rounded to 8 bits), then the vertical pass.
+/// (libImaging/Resample.c), which detectron2's `T.Resize` calls: separable, one pass per axis
+/// with the first pass's result rounded to 8 bits. The horizontal pass runs first, except when
+/// the height shrinks by more than twice as many pixels as the width does: then the vertical
+/// pass runs first (Pillow 13, python-pillow/Pillow#9549; the rule was read off Pillow 13.0's
+/// output over 247 random sizes). Earlier Pillow always ran the horizontal pass first, which
+/// can differ from this by 1 grey level in those cases.
 ///
 /// Per axis (in → out pixels): scale = in / out; the triangle filter's support is 1 pixel,
 /// widened to `scale` pixels when shrinking (antialiasing: each output pixel averages every
@@ -11,14 +15,10 @@
 /// is (Σ weight·value + 2^21) >> 22 clamped to 0…255.
 public func resizeBilinear(_ image: RGBImage, width: Int, height: Int) -> RGBImage {
     var current = image
-    if width != current.width {
-        let axis = ResampleAxis(inSize: current.width, outSize: width)
-        current = resampleRows(current, axis)
-    }
-    if height != current.height {
-        let axis = ResampleAxis(inSize: current.height, outSize: height)
-        current = resampleColumns(current, axis)
-    }
+    let verticalFirst = height < image.height && image.height - height > 2 * (image.width - width)
+    if verticalFirst { current = resampleColumns(current, ResampleAxis(inSize: current.height, outSize: height)) }
+    if width != current.width { current = resampleRows(current, ResampleAxis(inSize: current.width, outSize: width)) }
+    if height != current.height { current = resampleColumns(current, ResampleAxis(inSize: current.height, outSize: height)) }
     return current
 }
 
@@ -42,7 +42,9 @@ struct ResampleAxis {
             let centre = (Double(i) + 0.5) * scale
             let lo = max(Int(centre - support + 0.5), 0)
             let n = min(Int(centre + support + 0.5), inSize) - lo
-            var k = (0..<n).map { j in max(0, 1 - abs((Double(j + lo) - centre + 0.5) / filterScale)) }
+            // Pillow multiplies by the reciprocal (not dividing): the rounding is part of the result.
+            let reciprocal = 1 / filterScale
+            var k = (0..<n).map { j in max(0, 1 - abs((Double(j + lo) - centre + 0.5) * reciprocal)) }
             let total = k.reduce(0, +)
             if total != 0 { k = k.map { $0 / total } }
             for j in 0..<n {
