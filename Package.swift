@@ -81,7 +81,7 @@ let package = Package(
 // `swift build` never links an executable whose `main` is libFuzzer's driver.
 if Context.environment["VITEXPORT_FUZZ"] == "1" {
     package.targets.append(.executableTarget(name: "vitfuzz", dependencies: [
-        "VitIR", "VitInterp", "VitModels", "VitONNX", "ONNXProto",
+        "VitIR", "VitInterp", "VitModels", "VitONNX", "ONNXProto", "VitImage",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ], path: "Tools/fuzz/vitfuzz"))
 }

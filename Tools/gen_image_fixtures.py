@@ -8,10 +8,13 @@ Run outside CI with Pillow (and numpy) installed, e.g. in the torch virtualenv:
 
 Images (40x30 pixels, a few KB each, an asymmetric pattern so every orientation differs):
   plain.jpg, gray.jpg                  RGB and grayscale JPEGs
+  progressive.jpg, yuv444.jpg          progressive; no chroma subsampling
+  cmyk.jpg                             CMYK (refused: no reference)
   orient-2.jpg ... orient-8.jpg        the same pixels stored for EXIF orientations 2-8
   orient-6.png                         a PNG whose eXIf chunk says orientation 6
   gray8.png gray1.png palette.png      8-bit gray, 1-bit gray, palette with transparency
-  rgb16.png gray16.png                 16 bits per sample (written by hand: Pillow cannot)
+  rgb16.png gray16.png rgba16.png      16 bits per sample (written by hand: Pillow cannot)
+  interlaced.png                       Adam7 interlacing (written by hand too)
   rgba.png graya.png                   with alpha
   huge-header.png huge-header.jpg      headers claiming 100000x100000 and 60000x60000 pixels
 
@@ -74,6 +77,19 @@ def raw_png(width, height, bit_depth, color_type, rows):
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(data)) + png_chunk(b"IEND", b"")
 
 
+def adam7_png(img):
+    """An 8-bit RGB PNG with Adam7 interlacing (Pillow reads these but cannot write them)."""
+    h, w, _ = img.shape
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    data = b""
+    for x0, y0, dx, dy in passes:
+        sub = img[y0::dy, x0::dx]
+        if sub.size:
+            data += b"".join(b"\x00" + sub[r].tobytes() for r in range(sub.shape[0]))
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 1)
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(data)) + png_chunk(b"IEND", b"")
+
+
 def reference(path):
     with Image.open(path) as im:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
@@ -84,6 +100,9 @@ def main():
     base = Image.fromarray(pattern())
     base.save(OUT / "plain.jpg", quality=90)
     base.convert("L").save(OUT / "gray.jpg", quality=90)
+    base.save(OUT / "progressive.jpg", quality=90, progressive=True)
+    base.save(OUT / "yuv444.jpg", quality=90, subsampling=0)
+    base.convert("CMYK").save(OUT / "cmyk.jpg", quality=90)
     for o in range(2, 9):
         inverse_orientation(base, o).save(OUT / f"orient-{o}.jpg", quality=90, exif=exif_bytes(o))
     inverse_orientation(base, 6).save(OUT / "orient-6.png", exif=exif_bytes(6))
@@ -105,6 +124,9 @@ def main():
     (OUT / "rgb16.png").write_bytes(raw_png(W, H, 16, 2, [p16[r].tobytes() for r in range(H)]))
     g16 = (p16[..., 1].astype(np.uint32) * 3 // 4).astype(">u2")
     (OUT / "gray16.png").write_bytes(raw_png(W, H, 16, 0, [g16[r].tobytes() for r in range(H)]))
+    a16 = np.concatenate([p16, (np.arange(W * H, dtype=np.uint32).reshape(H, W, 1) * 50).astype(">u2")], axis=2)
+    (OUT / "rgba16.png").write_bytes(raw_png(W, H, 16, 6, [a16[r].tobytes() for r in range(H)]))
+    (OUT / "interlaced.png").write_bytes(adam7_png(pattern()))
 
     # Headers only: a valid IHDR for 100000 x 100000 (no image data), and a JPEG SOF0 for
     # 60000 x 60000 (no scan). A reader must refuse them before allocating.
@@ -119,7 +141,7 @@ def main():
 
     refs = {}
     for path in sorted(OUT.glob("*")):
-        if path.suffix in (".jpg", ".png") and not path.name.startswith("huge-"):
+        if path.suffix in (".jpg", ".png") and not path.name.startswith("huge-") and path.name != "cmyk.jpg":
             refs[path.name] = reference(path)
     refs["gray16.png"] = np.repeat((g16.astype(np.uint16) >> 8).astype(np.uint8)[..., None], 3, axis=2)
     for name, arr in refs.items():

@@ -114,6 +114,12 @@ struct DetectCommand: ParsableCommand {
 
     /// The graph to run, from --onnx or the traced --model, with its input size and classes.
     func loadDetector() throws -> LoadedDetector {
+        if onnx == nil {
+            let config = try model.loadConfig()
+            guard config.architecture == .detector else {
+                throw CLIError("detect needs a detector; \(config.name) is \(config.architecture.rawValue)")
+            }
+        }
         let graph = try loadGraph(model: model, onnx: onnx)
         guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
               let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3,

@@ -117,7 +117,7 @@ private struct DetectionFile: Decodable {
         ([path("a/x.jpg"), "--out", path("a/x.jpg")], "Error: --out \(path("a/x.jpg")): is a file; give a directory"),
         ([path("a/x.jpg"), "--out", path("none/out")], "Error: --out \(path("none/out")): the directory '\(path("none"))' does not exist"),
         ([path("a/x.jpg"), "--out", out, "-m", "tiny-convattn"],
-         "Error: tiny-convattn: detect needs a detector with the input image [1, 3, H, W] and the outputs boxes, scores and labels"),
+         "Error: detect needs a detector; tiny-convattn is conv-attention"),
         (["--out", out], "Error: give at least one photo"),
     ]
     for (arguments, message) in cases {

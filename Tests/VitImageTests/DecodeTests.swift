@@ -25,7 +25,7 @@ func maxDifference(_ a: RGBImage, _ b: RGBImage) -> Int? {
 
 /// Every sample file against Pillow's `exif_transpose(...).convert("RGB")` (gray16.png: the
 /// high byte, see `decodeImage`), within 1 grey level.
-@Test(arguments: ["plain.jpg", "gray.jpg", "orient-2.jpg", "orient-3.jpg", "orient-4.jpg", "orient-5.jpg", "orient-6.jpg",
+@Test(arguments: ["plain.jpg", "gray.jpg", "progressive.jpg", "yuv444.jpg", "rgba16.png", "interlaced.png", "orient-2.jpg", "orient-3.jpg", "orient-4.jpg", "orient-5.jpg", "orient-6.jpg",
                   "orient-7.jpg", "orient-8.jpg", "orient-6.png", "gray8.png", "gray1.png", "palette.png", "rgb16.png",
                   "gray16.png", "rgba.png", "graya.png"])
 func decodesLikePillow(_ name: String) throws {
@@ -101,6 +101,9 @@ func exifOrientationTurnsPhotosUpright(_ orientation: Int) throws {
         let path = dir.appendingPathComponent(name).path
         if let data { try data.write(to: URL(fileURLWithPath: path)) }
         #expect(throws: ImageError(path, problem)) { try decodeImage(path: path) }
+    }
+    #expect(throws: ImageError(fixturePath("cmyk.jpg"), "is a CMYK JPEG; only grayscale and color (YCbCr/RGB) JPEGs are read")) {
+        try decodeImage(path: fixturePath("cmyk.jpg"))
     }
     for name in ["huge-header.png", "huge-header.jpg"] {
         let error = try #require(throws: ImageError.self) { try decodeImage(path: fixturePath(name)) }
