@@ -7,7 +7,8 @@
    keep every libpng call inside a C frame that owns the setjmp, and turn an error into a
    status and a message. Contract: vit_png_begin reads the header and sets the transforms (16 →
    8 bits by dropping the low byte, palette → RGB, gray below 8 bits → 8 bits, interlacing
-   handled; libpng's own limit of 10^6 pixels per side applies); the caller checks the size it
+   handled; libpng's own limit of 10^6 pixels per side applies; an ancillary chunk libpng
+   would hold in memory is refused above chunk_max bytes); the caller checks the size it
    reports before vit_png_read fills a buffer of height × rowbytes; vit_png_end frees everything and may be called after any failure. */
 
 typedef struct {
@@ -45,7 +46,7 @@ static void vit_png_source(png_structp png, png_bytep out, size_t count) {
 }
 
 /* Reads the header of the PNG in data[0..<size]. Returns 0 on success, else -1 with message. */
-static int vit_png_begin(vit_png *p, const unsigned char *data, size_t size) {
+static int vit_png_begin(vit_png *p, const unsigned char *data, size_t size, size_t chunk_max) {
     memset(p, 0, sizeof *p);
     p->data = data;
     p->size = size;
@@ -55,6 +56,7 @@ static int vit_png_begin(vit_png *p, const unsigned char *data, size_t size) {
     if (!p->info) { strcpy(p->message, "libpng could not start"); return -1; }
     if (setjmp(p->jump)) return -1;
     png_set_read_fn(p->png, p, vit_png_source);
+    png_set_chunk_malloc_max(p->png, chunk_max);
     png_read_info(p->png, p->info);
     p->bit_depth = png_get_bit_depth(p->png, p->info);
     p->color_type = png_get_color_type(p->png, p->info);

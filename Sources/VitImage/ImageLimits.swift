@@ -17,6 +17,9 @@ public enum ImageLimits {
     public static let maxSide = 65_535
     /// Bytes of an EXIF block that is parsed for the orientation (JPEG's APP1 holds < 64 KiB).
     public static let maxExifBytes = 1 << 16
+    /// Bytes of a PNG chunk that libpng holds in memory (eXIf, iCCP, text): it allocates the
+    /// length the chunk claims before reading it. Image data (IDAT) is streamed, not held.
+    public static let maxPNGChunkBytes = 16 << 20
     /// Peak bytes per pixel while a photo is decoded, oriented and annotated.
     public static let bytesPerPixel = 10
 }

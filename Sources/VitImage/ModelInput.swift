@@ -38,9 +38,21 @@ public func letterboxContentSize(width: Int, height: Int, inputWidth: Int, input
     return (w, h)
 }
 
+/// Checks a model's input size before a photo is made into it: both sides ≥ 1, at most
+/// `ImageLimits.maxPixels`, and the float32 tensor plus the resized pixels within `budget`.
+public func checkModelInputSize(height: Int, width: Int, budget: MemoryBudget, source: String) throws(ImageError) {
+    guard height > 0, width > 0, let pixels = Checked.multiply(height, width), pixels <= ImageLimits.maxPixels else {
+        throw ImageError(source, "the model input size \(width)×\(height) is not a usable image size")
+    }
+    do { try budget.check(Checked.multiply(pixels, 3 * (4 + 2)), "a \(width)×\(height) model input") } catch {
+        throw ImageError(source, "\(error)")
+    }
+}
+
 /// `image` as a model's input: resized with Pillow's bilinear filter to `width` × `height` (or,
 /// with `keepAspect`, to the letterbox size and padded right and bottom with zeros), as a
 /// [1, 3, height, width] float32 tensor of RGB values 0…255 (the graph normalises).
+/// Precondition: the size passed `checkModelInputSize`.
 public func modelInput(_ image: RGBImage, height: Int, width: Int, keepAspect: Bool) -> (Tensor, ImageGeometry) {
     let content = keepAspect
         ? letterboxContentSize(width: image.width, height: image.height, inputWidth: width, inputHeight: height)
@@ -67,8 +79,6 @@ public func modelInput(_ image: RGBImage, height: Int, width: Int, keepAspect: B
 /// call for code that feeds photos to a model (`detect`, calibration).
 public func loadImageInput(path: String, height: Int, width: Int, keepAspect: Bool,
                            budget: MemoryBudget = .physicalDefault) throws(ImageError) -> (Tensor, ImageGeometry) {
-    guard height > 0, width > 0, let pixels = Checked.multiply(height, width), pixels <= ImageLimits.maxPixels else {
-        throw ImageError(path, "the model input size \(width)×\(height) is not a usable image size")
-    }
+    try checkModelInputSize(height: height, width: width, budget: budget, source: path)
     return modelInput(try decodeImage(path: path, budget: budget), height: height, width: width, keepAspect: keepAspect)
 }

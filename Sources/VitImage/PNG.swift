@@ -4,15 +4,11 @@ import VitIR
 /// Decodes a PNG with libpng to RGB as Pillow's `convert("RGB")` sees it (see `decodeImage`),
 /// and returns it with its eXIf chunk when that precedes the image data.
 func decodePNG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(ImageError) -> (RGBImage, [UInt8]?) {
-    // The size first, from IHDR (always the first chunk), before libpng reads further.
-    if bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) {
-        let be32 = { (at: Int) in bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
-        try checkImageSize(width: be32(16), height: be32(20), path: path, budget: budget)
-    }
+    try checkPNGChunks(bytes, path: path, budget: budget)
     let state = UnsafeMutablePointer<vit_png>.allocate(capacity: 1)
     defer { vit_png_end(state); state.deallocate() }
     return try bytes.withUnsafeBufferPointer { (source) throws(ImageError) -> (RGBImage, [UInt8]?) in
-        guard vit_png_begin(state, source.baseAddress, source.count) == 0 else {
+        guard vit_png_begin(state, source.baseAddress, source.count, ImageLimits.maxPNGChunkBytes) == 0 else {
             throw ImageError(path, "not a readable PNG: \(pngMessage(state))")
         }
         let p = state.pointee
@@ -26,6 +22,27 @@ func decodePNG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(Imag
         let status = samples.withUnsafeMutableBufferPointer { vit_png_read(state, $0.baseAddress) }
         guard status == 0 else { throw ImageError(path, "cannot decode the PNG: \(pngMessage(state))") }
         return (RGBImage(width: width, height: height, pixels: rgb(samples, channels: channels)), exif)
+    }
+}
+
+/// Walks the chunk list before libpng sees it: the size in IHDR (always the first chunk) is
+/// checked against the limits, and every chunk must fit in the file. libpng allocates what a
+/// chunk's length field claims before reading it (eXIf ignores its chunk memory limit), so a
+/// length past the end of the file would be an allocation of up to 2 GiB for a few bytes.
+func checkPNGChunks(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(ImageError) {
+    let be32 = { (at: Int) in bytes[at..<(at + 4)].reduce(0) { $0 << 8 | Int($1) } }
+    if bytes.count >= 24, bytes[12..<16].elementsEqual("IHDR".utf8) {
+        try checkImageSize(width: be32(16), height: be32(20), path: path, budget: budget)
+    }
+    var at = 8
+    while at + 8 <= bytes.count {
+        let length = be32(at)
+        let kind = String(decoding: bytes[(at + 4)..<(at + 8)].map { (32...126).contains($0) ? $0 : 63 }, as: UTF8.self)
+        guard length <= bytes.count - at - 12 else {
+            throw ImageError(path, "not a readable PNG: chunk \(kind) at byte \(at) claims \(length) bytes, past the end of the file (truncated or corrupt)")
+        }
+        if kind == "IEND" { return }
+        at += 12 + length
     }
 }
 

@@ -126,6 +126,9 @@ struct DetectCommand: ParsableCommand {
               Set(["boxes", "scores", "labels"]).isSubset(of: graph.outputs.map { graph.name(of: $0) }) else {
             throw CLIError("\(onnx ?? model.model): detect needs a detector with the input image [1, 3, H, W] and the outputs boxes, scores and labels")
         }
+        do { try checkModelInputSize(height: dims[2], width: dims[3], budget: try model.budget, source: onnx ?? model.model) } catch {
+            throw CLIError(error)
+        }
         var config: ModelConfig?
         if onnx == nil {
             config = try model.loadConfig()

@@ -91,7 +91,7 @@ func exifOrientationTurnsPhotosUpright(_ orientation: Int) throws {
     let png = try Data(contentsOf: URL(fileURLWithPath: fixturePath("rgba.png")))
     let cases: [(String, Data?, String)] = [
         ("truncated.jpg", plain.prefix(plain.count - 300), "corrupt or truncated JPEG data (libjpeg-turbo: Premature end of JPEG file)"),
-        ("truncated.png", png.prefix(png.count - 30), "cannot decode the PNG: the file ends inside a chunk (truncated)"),
+        ("truncated.png", png.prefix(png.count - 30), "not a readable PNG: chunk IDAT at byte 33 claims 545 bytes, past the end of the file (truncated or corrupt)"),
         ("notes.jpg", Data("just some text\n".utf8), "is not a JPEG or PNG image (it starts with bytes 6a 75 73 74)"),
         ("anim.png", Data("GIF89a".utf8) + Data(count: 20), "is a GIF image; only JPEG and PNG are read (convert it first)"),
         ("empty.png", Data(), "the file is empty"),

@@ -93,3 +93,18 @@ func letterboxMatchesPillow(_ c: (Int, Int, Int, Int)) throws {
     // The label sits above the box: filled with the class colour at its left end.
     #expect(at(back, 101, 110) == [0x1F, 0x77, 0xB4])
 }
+
+/// Model input sizes from a configuration or an ONNX file are checked before anything is made.
+@Test func unusableModelInputSizesAreRefused() throws {
+    let budget = MemoryBudget(bytes: 1 << 30)
+    try checkModelInputSize(height: 224, width: 224, budget: budget, source: "m.onnx")
+    for (h, w) in [(0, 224), (224, -1), (1 << 20, 1 << 20), (Int.max, 2)] {
+        #expect(throws: ImageError("m.onnx", "the model input size \(w)×\(h) is not a usable image size")) {
+            try checkModelInputSize(height: h, width: w, budget: budget, source: "m.onnx")
+        }
+    }
+    let error = try #require(throws: ImageError.self) {
+        try checkModelInputSize(height: 10_000, width: 10_000, budget: budget, source: "m.onnx")
+    }
+    #expect(error.problem == "a 10000×10000 model input needs 1.7 GiB, over the memory budget of 1.0 GiB (--max-memory)")
+}
