@@ -102,9 +102,11 @@ private struct DetectionFile: Decodable {
 
 /// Bad requests: one line, non-zero exit, nothing written.
 @Test func detectRefusesBadRequestsWithoutWriting() throws {
-    let dir = try photos([("plain.jpg", "a/x.jpg"), ("gray8.png", "b/x.png"), ("rgba.png", "c/photo.png")])
+    let dir = try photos([("plain.jpg", "a/x.jpg"), ("gray8.png", "b/x.png"), ("rgba.png", "c/photo.png"), ("huge-header.png", "huge.png")])
     defer { try? FileManager.default.removeItem(at: dir) }
     try Data("not a photo\n".utf8).write(to: dir.appendingPathComponent("notes.jpg"))
+    let plain = try Data(contentsOf: imageFixture("plain.jpg"))
+    try plain.prefix(plain.count - 300).write(to: dir.appendingPathComponent("cut.jpg"))
     let out = dir.appendingPathComponent("out").path
     let path = { (name: String) in dir.appendingPathComponent(name).path }
     let cases: [([String], String)] = [
@@ -119,6 +121,10 @@ private struct DetectionFile: Decodable {
         ([path("a/x.jpg"), "--out", out, "-m", "tiny-convattn"],
          "Error: detect needs a detector; tiny-convattn is conv-attention"),
         (["--out", out], "Error: give at least one photo"),
+        ([path("a/x.jpg"), path("huge.png"), "--out", out, "-m", "dino-tiny"],
+         "Error: \(path("huge.png")): the header gives 100000×100000 pixels, over the limit of 134217728 pixels (sides ≤ 65535)"),
+        ([path("cut.jpg"), "--out", out, "-m", "dino-tiny"],
+         "Error: \(path("cut.jpg")): corrupt or truncated JPEG data (libjpeg-turbo: Premature end of JPEG file)"),
     ]
     for (arguments, message) in cases {
         let r = try vitexport(["detect"] + arguments)
@@ -127,4 +133,40 @@ private struct DetectionFile: Decodable {
         #expect(!FileManager.default.fileExists(atPath: out + "/x.json"))
     }
     #expect((try? FileManager.default.contentsOfDirectory(atPath: out))?.isEmpty ?? true)
+}
+
+/// detect's boxes are the interpreter's boxes in input pixels mapped to the photo: x by
+/// 40 / 224 and y by 30 / 224 when the 40×30 photo is stretched to dino-tiny's 224×224. `run`
+/// on the same input tensor (VitImage's `loadImageInput`, saved as .npy) gives the boxes before
+/// the mapping.
+@Test func detectBoxesAreTheModelsBoxesMappedToThePhoto() throws {
+    let dir = try photos([("plain.jpg", "p.jpg")])
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let photo = dir.appendingPathComponent("p.jpg").path
+    let (input, geometry) = try loadImageInput(path: photo, height: 224, width: 224, keepAspect: false)
+    #expect(geometry.contentWidth == 224 && geometry.contentHeight == 224)
+    let npy = dir.appendingPathComponent("image.npy")
+    try Data(input.npyBytes()).write(to: npy)
+    let run = try vitexport(["run", "-m", "dino-tiny", "--weights", detectorWeights, "--input", "image=\(npy.path)",
+                             "--drop-empty", "--detections", "100"])
+    #expect(run.status == 0, "\(run.stderr)")
+    // "  #0   label  62  score 0.9806  box [159.7, 480.0, 309.0, 480.0]"
+    let modelBoxes: [(label: Int, score: Double, box: [Double])] = run.stdout.split(separator: "\n").compactMap { line in
+        guard line.hasPrefix("  #"), let b = line.range(of: "box ["), let l = line.range(of: "label "), let s = line.range(of: "score ") else { return nil }
+        let label = Int(line[l.upperBound...].drop { $0 == " " }.prefix { $0.isNumber })!
+        let score = Double(line[s.upperBound...].prefix { $0 != " " })!
+        let box = line[b.upperBound...].dropLast().split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces))! }
+        return (label, score, box)
+    }
+    #expect(modelBoxes.count > 10)
+    let detect = try vitexport(["detect", photo, "--out", dir.appendingPathComponent("out").path, "-m", "dino-tiny",
+                                "--weights", detectorWeights, "--threshold", "0", "--top", "10"])
+    #expect(detect.status == 0, "\(detect.stderr)")
+    let json = try JSONDecoder().decode(DetectionFile.self, from: Data(contentsOf: dir.appendingPathComponent("out/p.json")))
+    #expect(json.detections.count == 10)
+    for d in json.detections {
+        let scaled = [d.box[0] * 224 / 40, d.box[1] * 224 / 30, d.box[2] * 224 / 40, d.box[3] * 224 / 30]
+        let partner = modelBoxes.first { $0.label == d.label && abs($0.score - d.score) < 1e-4 && zip($0.box, scaled).allSatisfy { abs($0 - $1) < 0.1 } }
+        #expect(partner != nil, "no model box for \(d.class) \(d.score) \(scaled)")
+    }
 }
