@@ -12,6 +12,7 @@ Images (40x30 pixels, a few KB each, an asymmetric pattern so every orientation 
   cmyk.jpg                             CMYK (refused: no reference)
   orient-2.jpg ... orient-8.jpg        the same pixels stored for EXIF orientations 2-8
   orient-6.png                         a PNG whose eXIf chunk says orientation 6
+  orient-8-late.png                    orientation 8 in an eXIf chunk after the image data
   gray8.png gray1.png palette.png      8-bit gray, 1-bit gray, palette with transparency
   rgb16.png gray16.png rgba16.png      16 bits per sample (written by hand: Pillow cannot)
   interlaced.png                       Adam7 interlacing (written by hand too)
@@ -90,6 +91,16 @@ def adam7_png(img):
     return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(data)) + png_chunk(b"IEND", b"")
 
 
+def exif_after_image_data(img, exif):
+    """A PNG whose eXIf chunk follows the image data (the PNG spec allows it; Pillow reads it)."""
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    data = buf.getvalue()
+    end = data.index(b"IEND") - 4
+    chunk = png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    return data[:end] + chunk + data[end:]
+
+
 def reference(path):
     with Image.open(path) as im:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
@@ -106,6 +117,7 @@ def main():
     for o in range(2, 9):
         inverse_orientation(base, o).save(OUT / f"orient-{o}.jpg", quality=90, exif=exif_bytes(o))
     inverse_orientation(base, 6).save(OUT / "orient-6.png", exif=exif_bytes(6))
+    (OUT / "orient-8-late.png").write_bytes(exif_after_image_data(inverse_orientation(base, 8), exif_bytes(8)))
     base.convert("L").save(OUT / "gray8.png")
     base.convert("1").save(OUT / "gray1.png")
     pal = base.convert("P", palette=Image.ADAPTIVE, colors=16)

@@ -24,7 +24,8 @@ typedef struct {
     png_uint_32 width, height;
     int channels, bit_depth, color_type;
     size_t rowbytes;
-    /* The eXIf chunk (inside libpng's memory), when it precedes the image data. */
+    /* The eXIf chunk (inside libpng's memory), from before or (vit_png_read_tail) after the
+       image data. */
     const unsigned char *exif;
     png_uint_32 exif_size;
 } vit_png;
@@ -87,6 +88,23 @@ static int vit_png_read(vit_png *p, unsigned char *out) {
     if (!p->rows) { strcpy(p->message, "out of memory for row pointers"); return -1; }
     for (png_uint_32 y = 0; y < p->height; y++) p->rows[y] = out + (size_t)y * p->rowbytes;
     png_read_image(p->png, p->rows);
+    return 0;
+}
+
+/* Reads the chunks after the image data, for an eXIf chunk there (the PNG specification
+   allows it after IDAT; Pillow reads it). Returns 0, or -1 when the tail does not parse — not an
+   error for the image, which is complete (Pillow ignores a broken tail too). */
+static int vit_png_read_tail(vit_png *p) {
+    if (setjmp(p->jump)) return -1;
+    png_read_end(p->png, p->info);
+#ifdef PNG_eXIf_SUPPORTED
+    png_bytep exif = NULL;
+    png_uint_32 exif_size = 0;
+    if (!p->exif && png_get_eXIf_1(p->png, p->info, &exif_size, &exif) != 0) {
+        p->exif = exif;
+        p->exif_size = exif_size;
+    }
+#endif
     return 0;
 }
 

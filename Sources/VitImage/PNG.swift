@@ -2,7 +2,7 @@ import CPNG
 import VitIR
 
 /// Decodes a PNG with libpng to RGB as Pillow's `convert("RGB")` sees it (see `decodeImage`),
-/// and returns it with its eXIf chunk when that precedes the image data.
+/// and returns it with its eXIf chunk (before or after the image data).
 func decodePNG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(ImageError) -> (RGBImage, [UInt8]?) {
     try checkPNGChunks(bytes, path: path, budget: budget)
     let state = UnsafeMutablePointer<vit_png>.allocate(capacity: 1)
@@ -17,10 +17,12 @@ func decodePNG(_ bytes: [UInt8], path: String, budget: MemoryBudget) throws(Imag
         guard (1...4).contains(channels), p.rowbytes == width * channels else {
             throw ImageError(path, "unsupported PNG layout (\(channels) channels, \(p.rowbytes) bytes per row)")
         }
-        let exif = p.exif.map { Array(UnsafeBufferPointer(start: $0, count: min(Int(p.exif_size), ImageLimits.maxExifBytes))) }
         var samples = [UInt8](repeating: 0, count: width * height * channels)
         let status = samples.withUnsafeMutableBufferPointer { vit_png_read(state, $0.baseAddress) }
         guard status == 0 else { throw ImageError(path, "cannot decode the PNG: \(pngMessage(state))") }
+        _ = vit_png_read_tail(state)
+        let q = state.pointee
+        let exif = q.exif.map { Array(UnsafeBufferPointer(start: $0, count: min(Int(q.exif_size), ImageLimits.maxExifBytes))) }
         return (RGBImage(width: width, height: height, pixels: rgb(samples, channels: channels)), exif)
     }
 }
