@@ -149,16 +149,16 @@ func loadGraph(model: ModelOptions, onnx: String?, progress: PhaseProgress) thro
     return try model.load(TraceSettings(stages: .none, onPhase: progress.reporter)).graph
 }
 
-/// `--save DIR` must name a directory (existing, or to be made in an existing one).
-func checkSaveDirectory(_ path: String) throws {
+/// `--save DIR` (or `flag`) must name a directory (existing, or to be made in an existing one).
+func checkSaveDirectory(_ path: String, flag: String = "--save") throws {
     var st = stat()
     if stat(path, &st) == 0 {
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw flagError("--save \(path): is a file; give a directory") }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw flagError("\(flag) \(path): is a file; give a directory") }
         return
     }
     let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
     guard stat(parent.isEmpty ? "/" : parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-        throw flagError("--save \(path): the directory '\(parent)' does not exist")
+        throw flagError("\(flag) \(path): the directory '\(parent)' does not exist")
     }
 }
 
