@@ -120,7 +120,7 @@ struct DetectCommand: ParsableCommand {
                 throw CLIError("detect needs a detector; \(config.name) is \(config.architecture.rawValue)")
             }
         }
-        let graph = try loadGraph(model: model, onnx: onnx)
+        let graph = try loadGraph(model: model, onnx: onnx, progress: PhaseProgress())
         guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
               let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3,
               Set(["boxes", "scores", "labels"]).isSubset(of: graph.outputs.map { graph.name(of: $0) }) else {
