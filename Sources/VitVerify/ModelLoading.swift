@@ -40,9 +40,14 @@ public struct TraceSettings: Sendable {
     public var stages: StagePolicy
     /// The pass pipeline's options; nil leaves the graph as traced.
     public var passes: PassOptions?
+    /// The precision the graph is converted to after the passes (`convertPrecision`).
+    public var precision: Precision
+    /// The regions `Precision.mixed` keeps in float32.
+    public var policy: MixedPolicy
 
-    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions()) {
-        self.stages = stages; self.passes = passes
+    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), precision: Precision = .fp32,
+                policy: MixedPolicy = .standard) {
+        self.stages = stages; self.passes = passes; self.precision = precision; self.policy = policy
     }
 }
 
@@ -70,7 +75,7 @@ public struct ModelLoadError: ProblemListing, @unchecked Sendable {
 /// The one entry point for tracing a model: loads the configuration `request.model`, binds
 /// `request.weights` strictly (detectors read detrex state dicts, see
 /// `checkpointParameters`), traces, runs the pass pipeline and, for a detector, records its
-/// stages per `settings.stages`. Every failure is a `ModelLoadError`.
+/// stages per `settings.stages`, then converts it to `settings.precision`. Every failure is a `ModelLoadError`.
 public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSettings()) throws(ModelLoadError) -> LoadedModel {
     let config = try loadConfig(request.model)
     let parameters = try request.weights.map { (weights: String) throws(ModelLoadError) -> ParameterSource in
@@ -100,6 +105,7 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
         if config.architecture == .detector && settings.stages != .none {
             try recordStages(&graph, keepOutputs: settings.stages == .outputs, passes: settings.passes)
         }
+        try convertPrecision(&graph, to: settings.precision, policy: settings.policy)
     } catch {
         throw ModelLoadError("optimizing \(config.name) failed: \(error)")
     }

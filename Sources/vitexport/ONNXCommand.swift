@@ -21,6 +21,7 @@ struct ONNXCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .shortAndLong, help: "Output file (default: <model name>.onnx in the current directory).")
     var output: String?
@@ -58,7 +59,8 @@ struct ONNXCommand: ParsableCommand {
             throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")
         }
         let loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
-                                                  passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget))))
+                                                  passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
+                                                  precision: precision.precision, policy: try precision.policy))
         let (config, graph, traced, folded) = (loaded.config, loaded.graph, loaded.tracedNodeCount, loaded.graph.nodes.count)
         let path = output ?? "\(config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
@@ -73,6 +75,7 @@ struct ONNXCommand: ParsableCommand {
         print("wrote \(report.path) (\(report.bytes) bytes\(report.externalDataPath.map { ", external data \($0)" } ?? ""))")
         print("  opset \(report.opset), IR \(report.irVersion); nodes: traced \(traced) → folded \(folded) → exported \(report.nodeCount)")
         print("  libonnx checker: \(report.checker)")
+        if precision.precision != .fp32 { print("  precision: \(precision.precision.rawValue) (graph inputs and outputs float32)") }
         if model.weights == nil {
             print("  weights: seeded random values (seed \(config.seed)), not a trained model; bind a checkpoint with --weights")
         }

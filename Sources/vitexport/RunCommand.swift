@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var io: GraphInputOptions
 
     @Option(help: "Run this ONNX file instead of tracing --model.")
@@ -74,11 +75,14 @@ struct RunCommand: ParsableCommand {
         if onnx != nil, model.weights != nil {
             throw flagError("--weights binds a traced model and would be ignored with --onnx; give one of them")
         }
+        if onnx != nil, precision.precision != .fp32 {
+            throw flagError("--precision converts a traced model; an ONNX file runs in the precision it was exported in")
+        }
         if let save { try checkSaveDirectory(save) }
     }
 
     func run() throws {
-        let graph = try loadGraph(model: model, onnx: onnx)
+        let graph = try loadGraph(model: model, onnx: onnx, precision: precision)
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
         let budget = try model.budget
@@ -133,12 +137,13 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Traces and folds `--model`, or imports the ONNX file when one is given.
-func loadGraph(model: ModelOptions, onnx: String?) throws -> Graph {
+/// Traces, folds and converts `--model` to `precision`, or imports the ONNX file when one is given.
+func loadGraph(model: ModelOptions, onnx: String?, precision: PrecisionOptions? = nil) throws -> Graph {
     if let onnx {
         do { return try importModel(path: onnx) } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none)).graph
+    return try model.load(TraceSettings(stages: .none, precision: precision?.precision ?? .fp32,
+                                        policy: try precision?.policy ?? .standard)).graph
 }
 
 /// `--save DIR` must name a directory (existing, or to be made in an existing one).
