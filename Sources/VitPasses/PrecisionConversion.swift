@@ -196,7 +196,7 @@ extension PrecisionConversion {
             }
             builder.append(node)
         }
-        try builder.restoreOutputs(source.outputs)
+        builder.restoreOutputs(source.outputs)
         return builder.graph
     }
 
@@ -273,14 +273,18 @@ struct BoundaryBuilder {
         for o in node.outputs { producers[o] = graph.nodes.count - 1 }
     }
 
-    /// Graph outputs computed in float16 get a Cast to float32 that takes over their name.
-    mutating func restoreOutputs(_ outputs: [ValueID]) throws {
+    /// Graph outputs computed in float16 get a Cast to float32 that takes over their name (from
+    /// the source of a Cast that made them, never chained; an Identity when that is float32).
+    mutating func restoreOutputs(_ outputs: [ValueID]) {
         for (k, v) in outputs.enumerated() where graph.type(of: v).dtype == .float16 {
             let publicName = graph.name(of: v)
             graph.values[v.index].name = unique("\(publicName).float16")
+            var from = v
+            if let p = producers[v], case .elementwise(.cast) = graph.nodes[p].op { from = graph.nodes[p].inputs[0] }
+            let op: Op = graph.type(of: from).dtype == .float32 ? .identity : .cast(to: .float32)
             let out = graph.addValue(name: publicName, type: TensorType(.float32, graph.type(of: v).shape))
-            graph.nodes.append(Node(name: unique("\(publicName)/Cast_float32"), op: .cast(to: .float32), inputs: [v],
-                                    outputs: [out], scope: "precision", location: .unknown))
+            append(Node(name: unique("\(publicName)/\(op.name)_float32"), op: op, inputs: [from], outputs: [out],
+                        scope: "precision", location: .unknown))
             graph.outputs[k] = out
         }
     }
