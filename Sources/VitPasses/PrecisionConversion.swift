@@ -54,6 +54,10 @@ public struct MixedPolicy: Sendable, Equatable {
                                                               .selection, .boxDecoding])
 }
 
+/// `metadata_props` key recording a converted graph's precision (`fp16`, or `mixed; float32:`
+/// and the policy's regions).
+public let precisionMetadataKey = "vitexport.precision"
+
 /// A failure of `convertPrecision` (a precision it does not produce, or a graph that breaks
 /// the type rules after conversion).
 public struct PrecisionConversionError: Error, CustomStringConvertible, Sendable {
@@ -76,7 +80,8 @@ public struct PrecisionConversionError: Error, CustomStringConvertible, Sendable
 /// - A Cast is inserted only where a value crosses sides, once per value and type, and never
 ///   after another Cast: a crossing value that a Cast made is cast again from that Cast's
 ///   source. The model's own Casts and Ranges to float32 produce their side's float type.
-/// - The result passes `verify` (every shape rule holds with the new types).
+/// - The result passes `verify` (every shape rule holds with the new types); its metadata
+///   records the precision under `precisionMetadataKey`.
 @discardableResult
 public func convertPrecision(_ graph: inout Graph, to precision: Precision,
                              policy: MixedPolicy = .standard) throws -> Bool {
@@ -88,6 +93,8 @@ public func convertPrecision(_ graph: inout Graph, to precision: Precision,
     var conversion = PrecisionConversion(graph: graph, precision: precision, policy: policy)
     conversion.assignSides()
     graph = try conversion.rewrite()
+    graph.metadata[precisionMetadataKey] = precision == .fp16 ? "fp16"
+        : "mixed; float32: " + policy.float32Regions.sorted().map(\.rawValue).joined(separator: ",")
     _ = try simplify(&graph)
     _ = try eliminateDeadCode(&graph)
     do { try verify(graph) } catch {

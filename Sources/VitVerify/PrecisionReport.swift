@@ -42,6 +42,9 @@ public struct DetectionAgreement: Sendable {
     public var meanIoU: Float
     /// Largest |score − score₃₂| over matched detections.
     public var largestScoreDrift: Float
+    /// Mean and largest |corner − corner₃₂| in pixels over matched detections' box coordinates.
+    public var meanCornerError: Float
+    public var largestCornerError: Float
     /// Fraction of the float32 model's own top-Q proposals the reduced model's proposal scores
     /// also rank top-Q (informative: the decoder is teacher-forced either way).
     public var proposalOverlap: Float?
@@ -78,6 +81,7 @@ public struct PrecisionReport: Sendable {
         lines.append(String(format: "detections: matched %d/%d (%.1f%%, need ≥ %.0f%%), mean IoU %.4f (need ≥ %.2f), largest score drift %.4f (need ≤ %.3f)",
                             a.matched, a.total, 100 * a.matchedFraction, 100 * t.matchedFraction, a.meanIoU, t.meanIoU,
                             a.largestScoreDrift, t.scoreDrift) + (detectionsPassed ? "" : " — OVER"))
+        lines.append(String(format: "box corners of matched detections: mean error %.3f px, largest %.3f px", a.meanCornerError, a.largestCornerError))
         return lines.joined(separator: "\n")
     }
 }
@@ -161,15 +165,20 @@ private func detectionAgreement(_ ref: Interpreter.Result, _ cand: Interpreter.R
     let c = try detectionSet(cand, indices: reducedIndex, side: "reduced model")
     var position: [Int: Int] = [:]
     for (j, i) in c.indices.enumerated() { position[i] = j }
-    var matched = 0, iouSum: Float = 0, drift: Float = 0
+    var matched = 0, iouSum: Float = 0, drift: Float = 0, cornerSum: Float = 0, cornerMax: Float = 0
     for (i, index) in r.indices.enumerated() {
         guard let j = position[index] else { continue }
         matched += 1
         iouSum += intersectionOverUnion(c.boxes[j], r.boxes[i], tolerance: 0)
         drift = max(drift, abs(c.scores[j] - r.scores[i]))
+        for (a, b) in zip(c.boxes[j], r.boxes[i]) {
+            cornerSum += abs(a - b)
+            cornerMax = max(cornerMax, abs(a - b))
+        }
     }
     return DetectionAgreement(matched: matched, total: r.indices.count, meanIoU: matched == 0 ? 0 : iouSum / Float(matched),
-                              largestScoreDrift: drift, proposalOverlap: nil)
+                              largestScoreDrift: drift, meanCornerError: matched == 0 ? 0 : cornerSum / Float(4 * matched),
+                              largestCornerError: cornerMax, proposalOverlap: nil)
 }
 
 /// A reduced-precision check: the float32 model traced with stages, the reduced model (the
