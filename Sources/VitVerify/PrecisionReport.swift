@@ -13,12 +13,13 @@ public struct PrecisionThresholds: Sendable, Equatable {
     /// Smallest accepted fraction of the float32 detections found, by (query, class), among
     /// the reduced model's.
     public var matchedFraction: Float
-    /// Smallest accepted mean IoU of matched detections' boxes.
+    /// Smallest accepted mean IoU of matched detections' boxes. float16's 2⁻¹¹ resolution moves
+    /// box corners by 0.1–0.3 px, which costs the ~10 px boxes of seeded weights 0.05–0.1 IoU.
     public var meanIoU: Float
     /// Largest accepted |score − score₃₂| of a matched detection.
     public var scoreDrift: Float
 
-    public init(stageRelative: Float = 2e-2, matchedFraction: Float = 0.9, meanIoU: Float = 0.98, scoreDrift: Float = 0.02) {
+    public init(stageRelative: Float = 2e-2, matchedFraction: Float = 0.9, meanIoU: Float = 0.85, scoreDrift: Float = 0.02) {
         self.stageRelative = stageRelative; self.matchedFraction = matchedFraction
         self.meanIoU = meanIoU; self.scoreDrift = scoreDrift
     }

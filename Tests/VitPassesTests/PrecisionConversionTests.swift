@@ -91,7 +91,7 @@ private func expectInterfaceAndIntegersKept(_ before: Graph, _ after: Graph, sou
 @Test func mixedKeepsThePolicyRegionsFloat32() throws {
     let g = try attentionLike()
     var m = g
-    #expect(try convertPrecision(&m, to: .mixed))
+    #expect(try convertPrecision(&m, to: .mixed, policy: MixedPolicy(float32Regions: [.normalization, .softmax, .selection])))
     expectInterfaceAndIntegersKept(g, m)
     expectCastsOnlyAtBoundaries(m)
     func dtype(of op: String) -> DType? {
@@ -157,12 +157,21 @@ private func expectInterfaceAndIntegersKept(_ before: Graph, _ after: Graph, sou
         if case .elementwise(.cast) = node.op { continue }
         let side = a.type(of: x).dtype
         switch node.op {
-        case .linearAlgebra(.matMul), .linearAlgebra(.gemm), .convolution(.conv), .convolution(.convTranspose), .sampling(.gridSample):
+        case .linearAlgebra(.matMul), .linearAlgebra(.gemm), .convolution(.conv), .convolution(.convTranspose):
             #expect(side == .float16, "\(node.name) runs \(side)")
         default:
-            let kept = precision == .mixed && PrecisionRegion.region(of: node).map(regions.contains) == true
+            let region = PrecisionRegion.region(of: node)
+            let kept = precision == .mixed && region.map(regions.contains) == true
             if kept { #expect(side == .float32, "\(node.name) runs \(side)") }
+            if precision == .mixed, region != nil, !kept, !isCheapOp(node.op) { #expect(side == .float16, "\(node.name) runs \(side)") }
             if precision == .fp16 { #expect(side == .float16, "\(node.name) runs \(side)") }
         }
+    }
+}
+
+private func isCheapOp(_ op: Op) -> Bool {
+    switch op {
+    case .elementwise, .movement: true
+    default: false
     }
 }
