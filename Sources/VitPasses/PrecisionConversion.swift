@@ -84,7 +84,7 @@ public struct PrecisionConversionError: Error, CustomStringConvertible, Sendable
 ///   constant used on both sides is kept once per type (`<name>.float16`).
 /// - A Cast is inserted only where a value crosses sides, once per value and type, and never
 ///   after another Cast: a crossing value that a Cast made is cast again from that Cast's
-///   source. The model's own Casts and Ranges to float32 produce their side's float type.
+///   source. The model's own Casts to float32 produce their side's float type.
 /// - The result passes `verify` (every shape rule holds with the new types); its metadata
 ///   records the precision under `precisionMetadataKey`.
 @discardableResult
@@ -135,9 +135,11 @@ struct PrecisionConversion {
     private func isFloat32(_ v: ValueID) -> Bool { source.type(of: v).dtype == .float32 }
     private func isConstant(_ v: ValueID) -> Bool { source.initializers[v] != nil }
 
-    /// Whether the node has float32 data to convert (PseudoInverse, a folding helper, never).
+    /// Whether the node has float32 data to convert. Never PseudoInverse (a folding helper) nor
+    /// Range (Range-11 has no float16; a Cast follows it where float16 uses it).
     private func convertible(_ node: Node) -> Bool {
         if node.op == .pseudoInverse { return false }
+        if case .movement(.range) = node.op { return false }
         return (node.inputs + node.outputs).contains(where: isFloat32)
             || node.op == .cast(to: .float32)
     }
@@ -192,12 +194,7 @@ extension PrecisionConversion {
             let side: DType = low[i] ? .float16 : .float32
             if low[i] {
                 for o in node.outputs where isFloat32(o) { builder.graph.values[o.index].type.dtype = .float16 }
-                switch node.op {
-                case .elementwise(.cast(to: .float32)): node.op = .cast(to: .float16)
-                case .movement(.range(let start, let limit, let delta, .float32)):
-                    node.op = .range(start: start, limit: limit, delta: delta, dtype: .float16)
-                default: break
-                }
+                if node.op == .cast(to: .float32) { node.op = .cast(to: .float16) }
             }
             if case .elementwise(.cast) = node.op {
                 // A Cast takes any float type: its input stays as it is.

@@ -175,3 +175,22 @@ private func isCheapOp(_ op: Op) -> Bool {
     default: false
     }
 }
+
+@Test func rangeStaysFloat32WithACastWhereFloat16UsesIt() throws {
+    // ONNX Range-11 has no float16: the Range keeps float32 and a Cast feeds the float16 Mul.
+    let t = Tracer(name: "g")
+    let x = t.input("x", TensorType(.float32, [5]))
+    let r = try t.apply(.range(start: 0, limit: 5, delta: 1, dtype: .float32), [])[0]
+    try t.output("y", try x.mul(r))
+    let g = try t.finish()
+    var h = g
+    try convertPrecision(&h, to: .fp16)
+    let range = try #require(h.nodes.first { if case .movement(.range) = $0.op { true } else { false } })
+    #expect(h.type(of: range.outputs[0]).dtype == .float32)
+    let mul = try #require(h.nodes.first { $0.op == .mul })
+    #expect(mul.inputs.allSatisfy { h.type(of: $0).dtype == .float16 })
+    expectCastsOnlyAtBoundaries(h)
+    // x and x·r each round once to float16: within 2⁻¹⁰ of each element.
+    let want = try outputs(of: g)["y"]!, got = try outputs(of: h)["y"]!
+    #expect(maxAbsDiff(want, got) <= 1e-3 * (want.floats.map(abs).max() ?? 1))
+}
