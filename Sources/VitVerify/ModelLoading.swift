@@ -75,7 +75,8 @@ public struct ModelLoadError: ProblemListing, @unchecked Sendable {
 /// The one entry point for tracing a model: loads the configuration `request.model`, binds
 /// `request.weights` strictly (detectors read detrex state dicts, see
 /// `checkpointParameters`), traces, runs the pass pipeline and, for a detector, records its
-/// stages per `settings.stages`, then converts it to `settings.precision`. Every failure is a `ModelLoadError`.
+/// stages per `settings.stages`, then converts it to `settings.precision`. Every failure is a
+/// `ModelLoadError`.
 public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSettings()) throws(ModelLoadError) -> LoadedModel {
     let config = try loadConfig(request.model)
     let parameters = try request.weights.map { (weights: String) throws(ModelLoadError) -> ParameterSource in
