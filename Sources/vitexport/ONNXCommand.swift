@@ -21,6 +21,7 @@ struct ONNXCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .shortAndLong, help: "Output file (default: <model name>.onnx in the current directory).")
     var output: String?
@@ -63,6 +64,7 @@ struct ONNXCommand: ParsableCommand {
         }
         let loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
                                                   passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
+                                                  precision: precision.precision, policy: try precision.policy,
                                                   onPhase: progress.reporter))
         let path = output ?? "\(loaded.config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
@@ -104,6 +106,8 @@ struct ExportSummary: Encodable {
         var notice: String?
     }
     var model: String
+    /// fp32, fp16 or mixed (graph inputs and outputs stay float32).
+    var precision: String
     var file: File
     var externalData: File?
     var opset: Int
@@ -121,6 +125,7 @@ struct ExportSummary: Encodable {
 
     init(_ loaded: LoadedModel, report: ExportReport, weights: String?, hash: Bool, progress: PhaseProgress) throws {
         model = loaded.config.name
+        precision = loaded.graph.metadata[precisionMetadataKey] ?? Precision.fp32.rawValue
         file = try Self.file(report.path, hash: hash)
         externalData = try report.externalDataPath.map { try Self.file($0, hash: hash) }
         progress.end()
@@ -150,6 +155,7 @@ struct ExportSummary: Encodable {
         var lines = ["wrote \(file.path) (\(file.bytes + (externalData?.bytes ?? 0)) bytes\(externalData.map { ", external data \($0.path)" } ?? ""))"]
         lines.append("  opset \(opset), IR \(irVersion); nodes: traced \(nodes.traced) → folded \(nodes.folded) → exported \(nodes.exported)")
         lines.append("  libonnx checker: \(checkerDetail)")
+        if precision != Precision.fp32.rawValue { lines.append("  precision: \(precision) (graph inputs and outputs float32)") }
         if let notice = weights.notice { lines.append("  " + notice) }
         lines.append("  time: \(String(format: "%.2f", seconds)) s (" + phases.map { "\($0.name) \(String(format: "%.2f", $0.seconds))" }.joined(separator: ", ") + ")")
         return lines.joined(separator: "\n") + "\n"

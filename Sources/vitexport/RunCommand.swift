@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var io: GraphInputOptions
 
     @Option(help: "Run this ONNX file instead of tracing --model.")
@@ -74,13 +75,16 @@ struct RunCommand: ParsableCommand {
         if onnx != nil, model.weights != nil {
             throw flagError("--weights binds a traced model and would be ignored with --onnx; give one of them")
         }
+        if onnx != nil, precision.precision != .fp32 {
+            throw flagError("--precision converts a traced model; an ONNX file runs in the precision it was exported in")
+        }
         if let save { try checkSaveDirectory(save) }
     }
 
     func run() throws {
         let progress = PhaseProgress()
         defer { progress.end() }
-        let graph = try loadGraph(model: model, onnx: onnx, progress: progress)
+        let graph = try loadGraph(model: model, onnx: onnx, progress: progress, precision: precision)
         if let notice = seededWeightsNotice(graph) { print(notice) }
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
@@ -138,15 +142,16 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Traces and folds `--model`, or imports the ONNX file when one is given, its phases shown
-/// by `progress`.
-func loadGraph(model: ModelOptions, onnx: String?, progress: PhaseProgress) throws -> Graph {
+/// Traces, folds and converts `--model` to `precision`, or imports the ONNX file when one is
+/// given, its phases shown by `progress`.
+func loadGraph(model: ModelOptions, onnx: String?, progress: PhaseProgress, precision: PrecisionOptions? = nil) throws -> Graph {
     defer { progress.end() }
     if let onnx {
         progress.begin("reading \(onnx)")
         do { return try importModel(path: onnx) } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none, onPhase: progress.reporter)).graph
+    return try model.load(TraceSettings(stages: .none, precision: precision?.precision ?? .fp32,
+                                        policy: try precision?.policy ?? .standard, onPhase: progress.reporter)).graph
 }
 
 /// `--save DIR` (or `flag`) must name a directory (existing, or to be made in an existing one).
