@@ -20,7 +20,8 @@ public struct Interpreter: Sendable {
     public struct Options: Sendable {
         /// Fail on the first node output holding NaN or ±Inf.
         public var checkFinite: Bool
-        /// Record the wall time spent per op name in `Result.profile`.
+        /// Record the wall time spent per op name in `Result.profile` and per scope in
+        /// `Result.scopeProfile`.
         public var profile: Bool
         /// A run whose largest value or planned peak (`plannedMemory`) exceeds this is refused
         /// before anything is allocated.
@@ -63,6 +64,9 @@ public struct Interpreter: Sendable {
         public var peakBytes: Int
         /// Total seconds per ONNX op name; empty unless `Options.profile` is set.
         public var profile: [String: Double]
+        /// Total seconds per node scope (for a node without one, as in an imported ONNX file,
+        /// its name up to the last '.' or '/'); empty unless `Options.profile` is set.
+        public var scopeProfile: [String: Double] = [:]
         /// Values named in `Hooks.observe`, by name.
         public var observed: [String: Tensor] = [:]
 
@@ -127,6 +131,7 @@ private struct RunState {
     var remaining: [Int]
     var memory: LiveMemory
     var profile: [String: Double] = [:]
+    var scopeProfile: [String: Double] = [:]
     var observed: [String: Tensor] = [:]
     let clock = ContinuousClock()
 
@@ -195,7 +200,9 @@ private struct RunState {
         }
         if options.profile {
             let d = (clock.now - start).components
-            profile[node.op.name, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
+            let seconds = Double(d.seconds) + Double(d.attoseconds) * 1e-18
+            profile[node.op.name, default: 0] += seconds
+            scopeProfile[profileScope(node), default: 0] += seconds
         }
 
         guard outputs.count == node.outputs.count else {
@@ -236,8 +243,16 @@ private struct RunState {
             names.append(name)
         }
         return Interpreter.Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: profile,
-                                  observed: observed)
+                                  scopeProfile: scopeProfile, observed: observed)
     }
+}
+
+/// The scope a node's time is profiled under: its scope, or its name up to the last '.' or
+/// '/' when it has none.
+private func profileScope(_ node: Node) -> String {
+    guard node.scope.isEmpty else { return node.scope }
+    guard let cut = node.name.lastIndex(where: { $0 == "." || $0 == "/" }) else { return "" }
+    return String(node.name[..<cut])
 }
 
 /// True when `t` has `declared`'s dtype and rank and every fixed dimension matches.

@@ -23,6 +23,7 @@ struct VitExport: ParsableCommand {
         do {
             var command = try parseAsRoot()
             if command is RunCommand || command is VerifyCommand { AllocatorPolicy.useLargeBlockReuse() }
+            (command as? any ComputeCommand)?.model.compute.apply()
             try command.run()
         } catch {
             // Help and --version exit normally; every failure is its message alone (no usage
@@ -38,3 +39,8 @@ struct VitExport: ParsableCommand {
 }
 
 let vitexportVersion = "0.1.0"
+
+extension DumpCommand: ComputeCommand {}
+extension ONNXCommand: ComputeCommand {}
+extension RunCommand: ComputeCommand {}
+extension VerifyCommand: ComputeCommand {}
