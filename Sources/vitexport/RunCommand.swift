@@ -52,8 +52,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Fail at the first node whose output holds NaN or ±Inf.")
     var checkFinite = false
 
-    @Flag(help: "Print the time spent per op (summed over the timed runs).")
+    @Flag(help: "Print the time spent per op and per top-level scope (averaged over the timed runs).")
     var profile = false
+
+    @Flag(help: "Run every node as its own kernel: no MatMul + bias Add fusion (the plain path, for comparison).")
+    var noFusion = false
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs; the median latency is reported.")
     var repeats: Int = 1
@@ -82,8 +85,10 @@ struct RunCommand: ParsableCommand {
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
         let budget = try model.budget
-        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget)
-        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: Interpreter.Options(checkFinite: checkFinite, budget: budget)) }
+        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget, fuseLinearBias: !noFusion)
+        var warm = options
+        warm.profile = false
+        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: warm) }
         let clock = ContinuousClock()
         var times: [Double] = [], cpuTimes: [Double] = []
         var result: Interpreter.Result!

@@ -195,6 +195,7 @@ func temporaryDirectory() throws -> URL {
     #expect(r.stdout.contains("--threads <n>"))
     #expect(r.stdout.contains("Threads for every parallel loop of the interpreter"))
     #expect(r.stdout.contains("--gemm <library>"))
+    #expect(r.stdout.contains("--no-fusion"))
 }
 
 /// With either GEMM library, the same seeded run saves byte-identical outputs at one and two

@@ -298,6 +298,33 @@ import VitIR
         }
     }
 
+    // MARK: Linear layer: MatMul and bias Add as one GEMM
+
+    @Test func linearWithBias() throws {
+        var rng = SplitMix(seed: 89)
+        var shapes: [([Int], Int)] = [([1], 1), ([5], 3), ([2, 3, 0, 4], 6), ([3, 0], 5), ([1, 300, 96], 200)]
+        for _ in 0..<40 { shapes.append(((0..<rng.int(1...3)).map { _ in rng.int(1...30) } + [rng.int(1...70)], rng.int(1...50))) }
+        for (aShape, n) in shapes {
+            let k = aShape.last!
+            let a = Tensor((0..<aShape.reduce(1, *)).map { _ in rng.float(in: -2...2) }, shape: aShape)
+            let b = Tensor((0..<(k * n)).map { _ in rng.float(in: -2...2) }, shape: [k, n])
+            let bias = Tensor((0..<n).map { _ in rng.float(in: -3...3) }, shape: rng.bool() ? [n] : [1, n])
+            let product = try evaluate(.matMul, [a, b])[0]
+            let reference = try evaluate(.add, [product, bias])[0]
+            let fast = VitInterp.linearWithBias(a, b, bias, reference.type)
+            #expect(fast.type == reference.type)
+            let x = a.floats, y = b.floats, z = bias.floats
+            for (i, (f, r)) in zip(fast.floats, reference.floats).enumerated() {
+                let row = i / n, column = i % n
+                let magnitude = (0..<k).reduce(Double(Swift.abs(z[column]))) { $0 + Double(Swift.abs(x[row * k + $1] * y[$1 * n + column])) }
+                if !(Double(Swift.abs(f - r)) <= 2 * Double(k + 1) * 0x1p-24 * magnitude) {
+                    Issue.record("element \(i): fused \(f) plain \(r) (A \(aShape), n \(n))")
+                    break
+                }
+            }
+        }
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).
