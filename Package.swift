@@ -28,6 +28,8 @@ let package = Package(
         .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS"]),
         // Graph passes (folding runs the interpreter's kernels).
         .target(name: "VitPasses", dependencies: ["VitIR", "VitInterp"]),
+        // int8 post-training quantization: calibration through interpreter hooks and the QDQ rewrite.
+        .target(name: "VitQuantize", dependencies: ["VitIR", "VitInterp", "VitPasses"]),
         // Model configurations, layers and model definitions.
         .target(name: "VitModels", dependencies: ["VitIR", "ModelZoo", "ConfigSchemas"]),
         // Committed model configurations (Models/configs) and the model-config schema (Schemas/),
@@ -52,7 +54,7 @@ let package = Package(
         // stage, and the ONNX mutations that prove the verifier can fail.
         .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto"]),
         .executableTarget(name: "vitexport", dependencies: [
-            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify",
+            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify", "VitQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VitIRTests", dependencies: ["VitIR"]),
@@ -61,6 +63,7 @@ let package = Package(
         .testTarget(name: "VitPassesTests", dependencies: ["VitIR", "VitPasses", "VitInterp", "VitModels"]),
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
         .testTarget(name: "VitVerifyTests", dependencies: ["VitIR", "VitInterp", "VitModels", "VitONNX", "VitVerify", "ONNXProto"]),
+        .testTarget(name: "VitQuantizeTests", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitQuantize", "VitModels", "VitVerify"]),
         .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto"]),
     ]
 )

@@ -40,11 +40,20 @@ struct ONNXCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Largest tensor (bytes) constant folding may create when it grows the model.")
     var foldBudget: Int = FoldingBudget().maxGrowthBytes
 
+    @Option(help: "Numeric precision of the export: fp32, or int8 (QDQ: per-channel int8 weights, calibrated activations; needs calibration inputs).")
+    var precision: Precision = .fp32
+
+    @OptionGroup(title: "int8 quantization") var quantization: QuantizationOptions
+
     func validate() throws {
         guard supportedOpsets.contains(opset) else {
             throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
         }
         guard foldBudget >= 0 else { throw ValidationError("--fold-budget must be ≥ 0") }
+        guard precision == .fp32 || precision == .int8 else {
+            throw ValidationError("--precision \(precision.rawValue) is not available for onnx in this build (fp32, int8)")
+        }
+        try quantization.validate(precision: precision)
         if let output {
             do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
         }
@@ -59,7 +68,9 @@ struct ONNXCommand: ParsableCommand {
         }
         let loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
                                                   passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget))))
-        let (config, graph, traced, folded) = (loaded.config, loaded.graph, loaded.tracedNodeCount, loaded.graph.nodes.count)
+        let (config, traced, folded) = (loaded.config, loaded.tracedNodeCount, loaded.graph.nodes.count)
+        var graph = loaded.graph
+        let quantized = precision == .int8 ? try quantization.quantize(&graph) : []
         let path = output ?? "\(config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,
@@ -73,6 +84,7 @@ struct ONNXCommand: ParsableCommand {
         print("wrote \(report.path) (\(report.bytes) bytes\(report.externalDataPath.map { ", external data \($0)" } ?? ""))")
         print("  opset \(report.opset), IR \(report.irVersion); nodes: traced \(traced) → folded \(folded) → exported \(report.nodeCount)")
         print("  libonnx checker: \(report.checker)")
+        quantized.forEach { print($0) }
         if model.weights == nil {
             print("  weights: seeded random values (seed \(config.seed)), not a trained model; bind a checkpoint with --weights")
         }
