@@ -52,7 +52,7 @@ let package = Package(
                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Tracing a model from config + weights + options, verification of exports stage by
         // stage, and the ONNX mutations that prove the verifier can fail.
-        .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto"]),
+        .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto", "VitQuantize"]),
         .executableTarget(name: "vitexport", dependencies: [
             "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify", "VitQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

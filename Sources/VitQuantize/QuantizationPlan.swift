@@ -63,7 +63,7 @@ public struct QuantizationPlan: Sendable {
 
 /// True when `scope` is `prefix` or lies under it (component-wise: `backbone` covers
 /// `backbone.net` but not `backbone2`).
-func scope(_ scope: String, isUnder prefix: String) -> Bool {
+public func isScope(_ scope: String, under prefix: String) -> Bool {
     scope == prefix || scope.hasPrefix(prefix + ".")
 }
 
@@ -73,7 +73,7 @@ public func planQuantization(_ graph: Graph, settings: QuantizationSettings) thr
     guard settings.activationType.isQuantized else {
         throw QuantizationError("activation type must be uint8 or int8, got \(settings.activationType.rawValue)")
     }
-    for excluded in settings.excludedScopes where !graph.nodes.contains(where: { scope($0.scope, isUnder: excluded) }) {
+    for excluded in settings.excludedScopes where !graph.nodes.contains(where: { isScope($0.scope, under: excluded) }) {
         let tops = Set(graph.nodes.compactMap { $0.scope.split(separator: ".").first.map(String.init) }).sorted()
         throw QuantizationError("--exclude \(excluded): no node has scope \(excluded) (top-level scopes: \(tops.joined(separator: ", ")))")
     }
@@ -81,7 +81,7 @@ public func planQuantization(_ graph: Graph, settings: QuantizationSettings) thr
     var seen = Set<String>()
     for (k, node) in graph.nodes.enumerated() {
         guard let candidate = quantizableInputs(node, k, graph, settings.policy) else { continue }
-        if let excluded = settings.excludedScopes.first(where: { scope(node.scope, isUnder: $0) }) {
+        if let excluded = settings.excludedScopes.first(where: { isScope(node.scope, under: $0) }) {
             plan.keptFloat.append((node.name, "--exclude \(excluded)"))
             continue
         }

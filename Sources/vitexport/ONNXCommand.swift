@@ -40,8 +40,7 @@ struct ONNXCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Largest tensor (bytes) constant folding may create when it grows the model.")
     var foldBudget: Int = FoldingBudget().maxGrowthBytes
 
-    @Option(help: "Numeric precision of the export: fp32, or int8 (QDQ: per-channel int8 weights, calibrated activations; needs calibration inputs).")
-    var precision: Precision = .fp32
+    @OptionGroup var precision: PrecisionOptions
 
     @OptionGroup(title: "int8 quantization") var quantization: QuantizationOptions
 
@@ -50,10 +49,7 @@ struct ONNXCommand: ParsableCommand {
             throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
         }
         guard foldBudget >= 0 else { throw ValidationError("--fold-budget must be ≥ 0") }
-        guard precision == .fp32 || precision == .int8 else {
-            throw ValidationError("--precision \(precision.rawValue) is not available for onnx in this build (fp32, int8)")
-        }
-        try quantization.validate(precision: precision)
+        try quantization.validate(precision: precision.precision)
         if let output {
             do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
         }
@@ -70,7 +66,7 @@ struct ONNXCommand: ParsableCommand {
                                                   passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget))))
         let (config, traced, folded) = (loaded.config, loaded.tracedNodeCount, loaded.graph.nodes.count)
         var graph = loaded.graph
-        let quantized = precision == .int8 ? try quantization.quantize(&graph) : []
+        let quantized = precision.precision == .int8 ? try quantization.quantize(&graph, budget: try model.budget) : []
         let path = output ?? "\(config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,

@@ -1,11 +1,10 @@
 import ArgumentParser
 import Foundation
 import VitIR
+import VitInterp
 import VitPasses
 import VitQuantize
 import VitVerify
-
-extension Precision: ExpressibleByArgument {}
 
 /// The calibrators by their command-line names.
 enum CalibratorName: String, CaseIterable, ExpressibleByArgument {
@@ -70,24 +69,34 @@ struct QuantizationOptions: ParsableArguments {
         QuantizationSettings(activationType: activationType.dtype, excludedScopes: excludedScopes)
     }
 
-    var calibration: CalibrationOptions {
+    /// Calibration runs within `budget` (--max-memory).
+    func calibration(budget: MemoryBudget) -> CalibrationOptions {
         let method: Calibrator = switch calibrator {
         case .minmax: .minMax
         case .percentile: .percentile(percentile ?? 99.99)
         case .entropy: .entropy
         }
-        return CalibrationOptions(calibrator: method)
+        return CalibrationOptions(calibrator: method, interpreter: Interpreter.Options(budget: budget))
     }
 
     /// The calibration samples for `graph`: seeded, or the .npy files (inputs not given are
-    /// seeded with the sample's number).
-    func samples(for graph: Graph) throws -> [[String: Tensor]] {
+    /// seeded with the sample's number). They are held in memory together, so their bytes
+    /// must fit `budget`.
+    func samples(for graph: Graph, budget: MemoryBudget) throws -> [[String: Tensor]] {
+        let sampleCount = calibrateSeeded ?? calibrateInputs.count
+        let sampleBytes = Checked.sum(graph.inputs.map { (id: ValueID) -> Int in
+            let type = graph.type(of: id)
+            return type.shape.ints.flatMap { Checked.byteCount(dims: $0, type.dtype) } ?? Int.max
+        })
+        do { try budget.check(sampleBytes.flatMap { Checked.multiply($0, sampleCount) }, "\(sampleCount) calibration samples") } catch {
+            throw CLIError("int8: \(error)")
+        }
         if let n = calibrateSeeded {
             do { return try (1...n).map { try GraphInputs(seed: UInt64($0)).feeds(for: graph) } } catch { throw CLIError(error) }
         }
         var perInput: [String: [String]] = [:]
         for spec in calibrateInputs {
-            let eq = spec.firstIndex(of: "=")!
+            guard let eq = spec.firstIndex(of: "=") else { throw CLIError("--calibrate-input \(spec): expected name=file.npy") }
             perInput[String(spec[..<eq]), default: []].append(String(spec[spec.index(after: eq)...]))
         }
         let counts = Set(perInput.values.map(\.count))
@@ -110,11 +119,11 @@ struct QuantizationOptions: ParsableArguments {
         }
     }
 
-    /// Quantizes `graph` in place and returns the lines to print.
-    func quantize(_ graph: inout Graph) throws -> [String] {
-        let samples = try self.samples(for: graph)
+    /// Quantizes `graph` in place (calibration runs within `budget`) and returns the lines to print.
+    func quantize(_ graph: inout Graph, budget: MemoryBudget) throws -> [String] {
+        let samples = try self.samples(for: graph, budget: budget)
         let report: QuantizationReport
-        do { report = try VitQuantize.quantize(&graph, samples: samples, settings: settings, calibration: calibration) } catch {
+        do { report = try VitQuantize.quantize(&graph, samples: samples, settings: settings, calibration: calibration(budget: budget)) } catch {
             throw CLIError("int8: \(error)")
         }
         let ops = report.quantizedByOp.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

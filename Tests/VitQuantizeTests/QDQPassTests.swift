@@ -137,5 +137,45 @@ func samples(_ graph: Graph, count: Int) throws -> [[String: Tensor]] {
         #expect(throws: QuantizationError.self) {
             try planQuantization(loaded.graph, settings: QuantizationSettings(excludedScopes: ["transformer.decode"]))
         }
+
+        // Per-scope sensitivity: the scopes it would try, then two of them measured and ranked.
+        let units = sensitivityScopes(loaded.graph, plan: try planQuantization(loaded.graph, settings: QuantizationSettings()))
+        for unit in ["backbone.net", "neck", "transformer.encoder", "transformer.decoder"] { #expect(units.contains(unit), "\(units)") }
+        let rows = try int8Sensitivity(loaded.graph, samples: calibration, feeds: feeds, scopes: ["neck", "transformer.decoder"])
+        print("dino-tiny int8 sensitivity: " + rows.map { "\($0.scope) (\($0.quantizedNodes) nodes): \($0.agreement)" }.joined(separator: " | "))
+        #expect(Set(rows.map(\.scope)) == ["neck", "transformer.decoder"])
+        #expect(rows[0].cost >= rows[1].cost && rows.allSatisfy { $0.quantizedNodes > 0 && $0.cost >= 0 })
+        #expect(throws: VerifyError.self) { try int8Sensitivity(loaded.graph, samples: calibration, feeds: feeds, scopes: ["nowhere"]) }
+    }
+}
+
+/// The measurement behind `QuantizationPolicy`'s default (not a check: it prints figures).
+/// Run with VITEXPORT_INT8_MEASURE=1 `swift test --filter PolicyMeasurement`.
+@Suite struct PolicyMeasurement {
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["VITEXPORT_INT8_MEASURE"] != nil))
+    func policies() throws {
+        let weights = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures/detector/dino-tiny.weights.safetensors").path
+        let loaded = try loadModel(ModelRequest(model: "dino-tiny", weights: weights))
+        let calibration = try (1...2).map { try GraphInputs(seed: UInt64($0)).feeds(for: loaded.graph) }
+        let feeds = try (0..<2).map { try GraphInputs(seed: UInt64(100 + $0)).feeds(for: loaded.graph) }
+        let variants: [(String, QuantizationPolicy, Calibrator)] = [
+            ("default policy, minmax", QuantizationPolicy(), .minMax),
+            ("everything, minmax", .everything, .minMax),
+            ("float: bbox_embed only", QuantizationPolicy(floatScopeComponents: ["bbox_embed"]), .minMax),
+            ("float: sampling_offsets only", QuantizationPolicy(floatScopeComponents: ["sampling_offsets"]), .minMax),
+            ("default + activation products", QuantizationPolicy(quantizeActivationProducts: true), .minMax),
+            ("default policy, percentile 99.99", QuantizationPolicy(), .percentile(99.99)),
+            ("default policy, entropy", QuantizationPolicy(), .entropy),
+        ]
+        for (name, policy, calibrator) in variants {
+            var graph = loaded.graph
+            _ = try quantize(&graph, samples: calibration, settings: QuantizationSettings(policy: policy),
+                             calibration: CalibrationOptions(calibrator: calibrator))
+            for (k, f) in feeds.enumerated() {
+                let a = try quantizedDetectorAgreement(reference: loaded.graph, candidate: graph, feeds: f)
+                print("MEASURE \(name) [input \(k)]: \(a)")
+            }
+        }
     }
 }
