@@ -40,9 +40,12 @@ public struct TraceSettings: Sendable {
     public var stages: StagePolicy
     /// The pass pipeline's options; nil leaves the graph as traced.
     public var passes: PassOptions?
+    /// Called as each phase starts ("reading weights", "tracing", "folding"), for progress
+    /// display and timing.
+    public var onPhase: (@Sendable (String) -> Void)?
 
-    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions()) {
-        self.stages = stages; self.passes = passes
+    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), onPhase: (@Sendable (String) -> Void)? = nil) {
+        self.stages = stages; self.passes = passes; self.onPhase = onPhase
     }
 }
 
@@ -74,6 +77,7 @@ public struct ModelLoadError: ProblemListing, @unchecked Sendable {
 public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSettings()) throws(ModelLoadError) -> LoadedModel {
     let config = try loadConfig(request.model)
     let parameters = try request.weights.map { (weights: String) throws(ModelLoadError) -> ParameterSource in
+        settings.onPhase?("reading weights")
         do {
             return try checkpointParameters(for: config, path: weights, weightsKey: request.weightsKey,
                                             prefix: request.weightsPrefix, budget: request.budget)
@@ -82,6 +86,7 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
         }
     }
     var graph: Graph
+    settings.onPhase?("tracing")
     do {
         if config.architecture == .detector && settings.stages != .none {
             graph = try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true),
@@ -95,6 +100,7 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
         throw ModelLoadError(error)
     }
     let traced = graph.nodes.count
+    if settings.passes != nil { settings.onPhase?("folding") }
     do {
         if let passes = settings.passes { _ = try optimize(&graph, options: passes) }
         if config.architecture == .detector && settings.stages != .none {
