@@ -38,6 +38,8 @@ let package = Package(
         .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS", "CDNNL"]),
         // Graph passes (folding runs the interpreter's kernels).
         .target(name: "VitPasses", dependencies: ["VitIR", "VitInterp"]),
+        // int8 post-training quantization: calibration through interpreter hooks and the QDQ rewrite.
+        .target(name: "VitQuantize", dependencies: ["VitIR", "VitInterp", "VitPasses"]),
         // Model configurations, layers and model definitions.
         .target(name: "VitModels", dependencies: ["VitIR", "ModelZoo", "ConfigSchemas"]),
         // Committed model configurations (Models/configs) and the model-config schema (Schemas/),
@@ -60,12 +62,12 @@ let package = Package(
                                                .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // Tracing a model from config + weights + options, verification of exports stage by
         // stage, and the ONNX mutations that prove the verifier can fail.
-        .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto"]),
+        .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto", "VitQuantize"]),
         // Photos in (JPEG/PNG decoding, EXIF orientation, Pillow-exact bilinear resize, model
         // input tensors) and annotated detections out (cairo).
         .target(name: "VitImage", dependencies: ["VitIR", "CTurboJPEG", "CPNG", "CCairo"]),
         .executableTarget(name: "vitexport", dependencies: [
-            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify", "VitImage",
+            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify", "VitImage", "VitQuantize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VitIRTests", dependencies: ["VitIR"]),
@@ -74,6 +76,7 @@ let package = Package(
         .testTarget(name: "VitPassesTests", dependencies: ["VitIR", "VitPasses", "VitInterp", "VitModels"]),
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
         .testTarget(name: "VitVerifyTests", dependencies: ["VitIR", "VitInterp", "VitModels", "VitONNX", "VitVerify", "ONNXProto"]),
+        .testTarget(name: "VitQuantizeTests", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitQuantize", "VitModels", "VitVerify"]),
         .testTarget(name: "VitImageTests", dependencies: ["VitIR", "VitImage"]),
         .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto", "VitImage"]),
     ]

@@ -101,6 +101,10 @@ for precision in fp16 mixed; do
   limit 600 "$py" Tools/runtimes.py "$work/runtimes-$precision.onnx" --io "$work/runtimes-$precision-io" --vitexport "$bin" --strict
 done
 
+step "int8 (dino-tiny): vitexport's QDQ file in onnxruntime, OpenVINO and tract beside quantize_static (Tools/quantize_reference.py)"
+limit 900 "$py" Tools/quantize_reference.py --vitexport "$bin" -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors \
+  --samples 2 --min-proposals 0.8 --strict --workdir "$work/int8"
+
 step "DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
 limit 900 "$py" Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
 

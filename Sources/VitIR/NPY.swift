@@ -6,7 +6,7 @@ public struct NPYError: Error, CustomStringConvertible, Sendable {
 }
 
 private let npyDescr: [DType: String] = [
-    .float32: "<f4", .float16: "<f2", .int64: "<i8", .int32: "<i4", .uint8: "|u1", .bool: "|b1",
+    .float32: "<f4", .float16: "<f2", .int64: "<i8", .int32: "<i4", .uint8: "|u1", .int8: "|i1", .bool: "|b1",
 ]
 
 extension Tensor {

@@ -16,6 +16,7 @@ public enum Op: Hashable, Sendable {
     case reduction(ReductionOp)
     case movement(MovementOp)
     case sampling(SamplingOp)
+    case quantization(QuantizationOp)
 
     /// The family member that defines this op.
     public var definition: any OpDefinition {
@@ -27,6 +28,7 @@ public enum Op: Hashable, Sendable {
         case .reduction(let d): d
         case .movement(let d): d
         case .sampling(let d): d
+        case .quantization(let d): d
         }
     }
 

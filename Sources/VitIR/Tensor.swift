@@ -125,6 +125,16 @@ public struct Tensor: Sendable, CustomStringConvertible {
         self = Tensor(dtype: .int32, shape: shape) { raw in _ = raw.bindMemory(to: Int32.self).initialize(from: values) }
     }
 
+    public init(_ values: [Int8], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "element count does not match shape")
+        self = Tensor(dtype: .int8, shape: shape) { raw in _ = raw.bindMemory(to: Int8.self).initialize(from: values) }
+    }
+
+    public init(_ values: [UInt8], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "element count does not match shape")
+        self = Tensor(dtype: .uint8, shape: shape) { raw in _ = raw.bindMemory(to: UInt8.self).initialize(from: values) }
+    }
+
     public init(_ values: [Bool], shape: [Int]) {
         precondition(values.count == shape.reduce(1, *), "element count does not match shape")
         self = Tensor(dtype: .bool, shape: shape) { raw in
@@ -152,6 +162,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
         case .int64: return withElements(as: Int64.self) { $0.map(Float.init) }
         case .int32: return withElements(as: Int32.self) { $0.map(Float.init) }
         case .uint8, .bool: return withElements(as: UInt8.self) { Array($0.map(Float.init).prefix(n)) }
+        case .int8: return withElements(as: Int8.self) { $0.map(Float.init) }
         }
     }
 
@@ -161,6 +172,7 @@ public struct Tensor: Sendable, CustomStringConvertible {
         case .int64: return withElements(as: Int64.self) { Array($0) }
         case .int32: return withElements(as: Int32.self) { $0.map(Int64.init) }
         case .uint8, .bool: return withElements(as: UInt8.self) { $0.map(Int64.init) }
+        case .int8: return withElements(as: Int8.self) { $0.map(Int64.init) }
         default: return floats.map { Int64($0) }
         }
     }

@@ -37,5 +37,6 @@ private func run(_ op: Op, _ x: [Tensor], _ types: [TensorType]) throws -> [Tens
     case .reduction(let o): try o.evaluate(x, types)
     case .movement(let o): try o.evaluate(x, types)
     case .sampling(let o): try o.evaluate(x, types)
+    case .quantization(let o): try o.evaluate(x, types)
     }
 }

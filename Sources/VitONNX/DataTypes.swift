@@ -13,12 +13,13 @@ extension DType {
         case .int64: .int64
         case .int32: .int32
         case .uint8: .uint8
+        case .int8: .int8
         case .bool: .bool
         }
     }
 
     /// The IR element type of ONNX data type `code`, or nil for a type the IR lacks
-    /// (DOUBLE, STRING, INT8, …): the inverse of `exportDataType`.
+    /// (DOUBLE, STRING, INT16, …): the inverse of `exportDataType`.
     init?(onnxDataType code: Int32) {
         guard let dtype = DType.allCases.first(where: { Int32($0.exportDataType.rawValue) == code }) else { return nil }
         self = dtype

@@ -59,6 +59,7 @@ struct ExportLowering {
         case .reduction(let o): try o.lower(node, &self)
         case .movement(let o): try o.lower(node, &self)
         case .sampling(let o): try o.lower(node, &self)
+        case .quantization(let o): try o.lower(node, &self)
         }
         for v in node.outputs where !graphOutputs.contains(v) {
             valueInfos.append(exportValueInfo(graph.name(of: v), graph.type(of: v)))

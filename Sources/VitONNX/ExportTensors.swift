@@ -65,6 +65,7 @@ func exportFilledTensor(_ value: Double, _ dtype: DType, shape: [Int] = []) -> T
         case .int64: for i in 0..<n { raw.storeBytes(of: clampedInt64(value), toByteOffset: 8 * i, as: Int64.self) }
         case .int32: for i in 0..<n { raw.storeBytes(of: Int32(clamping: clampedInt64(value)), toByteOffset: 4 * i, as: Int32.self) }
         case .uint8: for i in 0..<n { raw.storeBytes(of: UInt8(clamping: clampedInt64(value)), toByteOffset: i, as: UInt8.self) }
+        case .int8: for i in 0..<n { raw.storeBytes(of: Int8(clamping: clampedInt64(value)), toByteOffset: i, as: Int8.self) }
         case .bool: for i in 0..<n { raw.storeBytes(of: UInt8(value != 0 ? 1 : 0), toByteOffset: i, as: UInt8.self) }
         }
     }

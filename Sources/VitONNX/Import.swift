@@ -360,7 +360,7 @@ struct NodeImport {
         guard t.count == 1, t.shape.count <= 1 else { throw fail("\(what) must hold one element, got shape \(t.shape)") }
         let v: Double = switch t.dtype {
         case .int64: Double(t.int64s[0])
-        case .int32, .uint8, .bool: Double(t.int64s[0])
+        case .int32, .uint8, .int8, .bool: Double(t.int64s[0])
         default: Double(t.floats[0])
         }
         return (v, t.dtype)

@@ -4,7 +4,7 @@ import VitIR
 /// registered by exactly one of them (`ImportRegistryTests` checks it).
 let onnxImporterFamilies: [[String: ONNXImporter]] = [
     ElementwiseOp.importers, LinearAlgebraOp.importers, ConvolutionOp.importers, NormalizationOp.importers,
-    ReductionOp.importers, MovementOp.importers, SamplingOp.importers,
+    ReductionOp.importers, MovementOp.importers, SamplingOp.importers, QuantizationOp.importers,
     ["Constant": { try $0.constantNode() }],
 ]
 

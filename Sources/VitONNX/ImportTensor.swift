@@ -92,16 +92,16 @@ private func confinedPath(_ path: String, inside directory: String, location: St
 ///
 /// Data comes from `raw_data` (little-endian, as ONNX specifies), the typed fields
 /// (`float_data`, `int64_data`, `int32_data` — which also carries float16/bfloat16 bits and
-/// uint8/bool values, one per entry), or external data (`location`/`offset`/`length` relative to
+/// uint8/int8/bool values, one per entry), or external data (`location`/`offset`/`length` relative to
 /// `baseDirectory`, bounds-checked, memory-mapped). Dtypes outside the IR's set (DOUBLE, STRING,
-/// INT8, …) and `segment`ed tensors are errors naming the tensor.
+/// INT16, …) and `segment`ed tensors are errors naming the tensor.
 public func importTensor(_ proto: Onnx_TensorProto, baseDirectory: String? = nil) throws(ImportError) -> Tensor {
     try importTensor(proto, subject: "tensor '\(proto.name)'", files: ImportExternalFiles(baseDirectory: baseDirectory))
 }
 
 func importTensor(_ proto: Onnx_TensorProto, subject: String, files: ImportExternalFiles) throws(ImportError) -> Tensor {
     guard let dt = DType(onnxDataType: proto.dataType) else {
-        throw ImportError(subject: subject, message: "dtype \(importTypeName(proto.dataType)) unsupported (the IR has float32, float16, bfloat16, int64, int32, uint8, bool)")
+        throw ImportError(subject: subject, message: "dtype \(importTypeName(proto.dataType)) unsupported (the IR has float32, float16, bfloat16, int64, int32, uint8, int8, bool)")
     }
     guard !proto.hasSegment else { throw ImportError(subject: subject, message: "segmented tensors unsupported") }
     guard proto.dims.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }) else {
@@ -149,7 +149,7 @@ func importTensor(_ proto: Onnx_TensorProto, subject: String, files: ImportExter
             let p = raw.bindMemory(to: UInt16.self)
             for i in v.indices { p[i] = UInt16(truncatingIfNeeded: v[i]) }
         }
-    case .uint8, .bool:
+    case .uint8, .int8, .bool:
         try checkCount(proto.int32Data.count, "int32_data")
         let v = proto.int32Data
         let isBool = dt == .bool

@@ -47,6 +47,7 @@ struct DetectCommand: ParsableCommand {
     var keepAspect = false
 
     func validate() throws {
+        try precision.refuseInt8()
         guard !photos.isEmpty else { throw flagError("give at least one photo") }
         guard threshold.isFinite, (0...1).contains(threshold) else { throw flagError("--threshold \(threshold): expected a number from 0 to 1") }
         if let top, top < 1 { throw flagError("--top \(top): expected a number ≥ 1") }

@@ -41,11 +41,14 @@ struct ONNXCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Largest tensor (bytes) constant folding may create when it grows the model.")
     var foldBudget: Int = FoldingBudget().maxGrowthBytes
 
+    @OptionGroup(title: "int8 quantization") var quantization: QuantizationOptions
+
     func validate() throws {
         guard supportedOpsets.contains(opset) else {
             throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
         }
         guard foldBudget >= 0 else { throw ValidationError("--fold-budget must be ≥ 0") }
+        try quantization.validate(precision: precision.precision)
         if let output {
             do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
         }
@@ -62,10 +65,13 @@ struct ONNXCommand: ParsableCommand {
         if debugOutputs && requested.architecture != .detector {
             throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")
         }
-        let loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
+        var loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
                                                   passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
-                                                  precision: precision.precision, policy: try precision.policy,
-                                                  onPhase: progress.reporter))
+                                                  precision: precision.precision == .int8 ? .fp32 : precision.precision,
+                                                  policy: try precision.policy, onPhase: progress.reporter))
+        let folded = loaded.graph.nodes.count
+        if precision.precision == .int8 { progress.begin("calibrating and quantizing") }
+        let quantized = precision.precision == .int8 ? try quantization.quantize(&loaded.graph, budget: try model.budget) : []
         let path = output ?? "\(loaded.config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,
@@ -77,13 +83,15 @@ struct ONNXCommand: ParsableCommand {
             throw CLIError("export failed: \(error)")
         }
         if json { progress.begin("hashing") }
-        let summary = try ExportSummary(loaded, report: report, weights: model.weights, hash: json, progress: progress)
+        var summary = try ExportSummary(loaded, report: report, weights: model.weights, hash: json, progress: progress)
+        summary.nodes.folded = folded
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print(summary.text, terminator: "")
+            quantized.forEach { print($0) }
         }
     }
 }

@@ -2,16 +2,17 @@ import ArgumentParser
 import VitPasses
 
 extension Precision: ExpressibleByArgument {
-    /// The precisions `--precision` offers (int8 is made by quantization, not by this option).
-    public static var allValueStrings: [String] { [Precision.fp32, .fp16, .mixed].map(\.rawValue) }
+    /// The precisions `--precision` offers; int8 only where quantization is (`onnx`).
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
 /// `--precision` and `--fp32-regions`: shared by every command that traces, exports or runs a model.
 struct PrecisionOptions: ParsableArguments {
     @Option(help: ArgumentHelp("""
         Numeric precision: fp32 (as traced), fp16 (weights and activations float16, graph inputs \
-        and outputs float32) or mixed (float16 except the --fp32-regions, which stay float32).
-        """, valueName: "fp32|fp16|mixed"))
+        and outputs float32), mixed (float16 except the --fp32-regions, which stay float32) or, \
+        for `onnx`, int8 (QDQ: per-channel int8 weights, calibrated activations; needs calibration inputs).
+        """, valueName: "fp32|fp16|mixed|int8"))
     var precision: Precision = .fp32
 
     @Option(help: ArgumentHelp("""
@@ -42,6 +43,13 @@ struct PrecisionOptions: ParsableArguments {
                 regions.insert(region)
             }
             return MixedPolicy(float32Regions: regions)
+        }
+    }
+
+    /// Commands other than `onnx` run what they trace: int8 needs `onnx`'s calibration.
+    func refuseInt8() throws {
+        if precision == .int8 {
+            throw flagError("--precision int8 is made by `vitexport onnx --precision int8` with calibration inputs; run the int8 file with `run --onnx FILE`")
         }
     }
 }

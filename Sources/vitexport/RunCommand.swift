@@ -72,6 +72,7 @@ struct RunCommand: ParsableCommand {
     var detections: Int = 0
 
     func validate() throws {
+        try precision.refuseInt8()
         guard repeats >= 1 else { throw flagError("--repeat \(repeats): expected a number ≥ 1") }
         guard warmup >= 0 else { throw flagError("--warmup \(warmup): expected a number ≥ 0") }
         guard detections >= 0 else { throw flagError("--detections \(detections): expected a number ≥ 0") }

@@ -51,6 +51,7 @@ struct VerifyCommand: ParsableCommand {
     var scoreTolerance: Float = 1e-4
 
     func validate() throws {
+        try precision.refuseInt8()
         guard tolerance.isFinite, tolerance >= 0 else { throw flagError("--tolerance \(tolerance): expected a finite number ≥ 0") }
         guard scoreTolerance.isFinite, scoreTolerance >= 0 else {
             throw flagError("--score-tolerance \(scoreTolerance): expected a finite number ≥ 0")

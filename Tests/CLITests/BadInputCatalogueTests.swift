@@ -72,6 +72,15 @@ private let cases: [BadInput] = [
     BadInput(name: "negative tolerance", arguments: ["verify", "-m", "tiny-convattn", "--tolerance", "-1"], expected: "--tolerance"),
     BadInput(name: "dump to a directory", arguments: ["dump", "-m", "tiny-convattn", "-o", "$DIR/adir"], expected: "adir"),
     BadInput(name: "unknown dump format", arguments: ["dump", "-m", "tiny-convattn", "--format", "yaml"], expected: "yaml"),
+    BadInput(name: "int8 without calibration inputs", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "-o", "$DIR/m.onnx"], expected: "--precision int8 needs calibration inputs"),
+    BadInput(name: "calibration without int8", arguments: ["onnx", "-m", "tiny-convattn", "--calibrate-seeded", "2", "-o", "$DIR/m.onnx"], expected: "need --precision int8"),
+    BadInput(name: "zero calibration samples", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-seeded", "0", "-o", "$DIR/m.onnx"], expected: "--calibrate-seeded 0"),
+    BadInput(name: "percentile out of range", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-seeded", "1", "--calibrator", "percentile", "--percentile", "0", "-o", "$DIR/m.onnx"], expected: "--percentile 0"),
+    BadInput(name: "unknown calibrator", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-seeded", "1", "--calibrator", "kl", "-o", "$DIR/m.onnx"], expected: "kl"),
+    BadInput(name: "unknown scope to exclude", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-seeded", "1", "--exclude", "no.such.scope", "-o", "$DIR/m.onnx"], expected: "--exclude no.such.scope: no node has scope no.such.scope"),
+    BadInput(name: "calibration input the model lacks", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-input", "nope=$DIR/bad.npy", "-o", "$DIR/m.onnx"], expected: "no input nope"),
+    BadInput(name: "malformed calibration npy", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-input", "image=$DIR/bad.npy", "-o", "$DIR/m.onnx"], expected: "bad.npy"),
+    BadInput(name: "calibration input given unevenly", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-input", "image=$DIR/bad.npy", "--calibrate-input", "image=$DIR/bad.npy", "--calibrate-input", "x=$DIR/bad.npy", "-o", "$DIR/m.onnx"], expected: "same number of times"),
 ]
 
 @Test("Bad input: non-zero exit, one line, no file left", arguments: cases)

@@ -67,3 +67,32 @@ import VitPasses
         for name in a.outputNames { #expect(maxAbsDiff(a[name]!, b[name]!) == 0, "output \(name)") }
     }
 }
+
+/// QuantizeLinear/DequantizeLinear export and import back at every opset, int8 without a zero
+/// point included (output_dtype at 21, an explicit zero zero point below).
+@Suite struct QuantizationRoundTripTests {
+    func graph() throws -> Graph {
+        let t = Tracer(name: "qdq")
+        let x = t.input("x", TensorType(.float32, [2, 3]))
+        let s = t.constant(Tensor([0.1, 0.2, 0.3], shape: [3]), name: "s")
+        let q = try t.apply(.quantizeLinear(QuantizeAttributes(axis: 1, outputDType: .int8)), [x, s])[0]
+        let y = try t.apply(.dequantizeLinear(axis: 1), [q, s])[0]
+        try t.output("q", q)
+        try t.output("y", y)
+        return try t.finish()
+    }
+
+    @Test(arguments: [16, 17, 19, 21])
+    func quantizeRoundTrips(opset: Int) throws {
+        let g = try graph()
+        let model = try makeModel(g, options: ExportOptions(opset: opset))
+        let quantize = try #require(model.graph.node.first { $0.opType == "QuantizeLinear" })
+        #expect(quantize.input.count == (opset >= 21 ? 2 : 3))
+        #expect(quantize.attribute.contains { $0.name == "output_dtype" && $0.i == 3 } == (opset >= 21))
+        let back = try importModel(model, baseDirectory: nil)
+        let feeds = ["x": Tensor([0.04, -0.25, 100, -0.16, 0.36, 0.5], shape: [2, 3])]
+        let a = try Interpreter(g).run(feeds: feeds), b = try Interpreter(back).run(feeds: feeds)
+        #expect(a["q"]!.bitwiseEqual(b["q"]!) && a["y"]!.bitwiseEqual(b["y"]!))
+        #expect(a["q"]!.int64s == [0, -1, 127, -2, 2, 2])
+    }
+}

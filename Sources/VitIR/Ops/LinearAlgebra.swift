@@ -44,9 +44,9 @@ extension LinearAlgebraOp: OpDefinition {
 
     public func inferTypes(_ x: ShapeRuleInputs) throws(ShapeRuleError) -> [TensorType] {
         let dims = x.dims
-        /// ONNX MatMul and Gemm take float, int32 or int64 (uint8 needs MatMulInteger).
+        /// ONNX MatMul and Gemm take float, int32 or int64 (8-bit integers need MatMulInteger).
         func matMulDType() throws(ShapeRuleError) {
-            guard x[0].dtype != .bool, x[0].dtype != .uint8 else {
+            guard x[0].dtype != .bool, !x[0].dtype.isQuantized else {
                 throw ShapeRuleError("float, int32 or int64 inputs, got \(x[0].dtype.rawValue)")
             }
         }

@@ -3,7 +3,7 @@ import VitIR
 /// ONNX Cast between all dtypes, as numpy's `astype` on x86:
 /// - float → float32/float16/bfloat16: exact widening, narrowing rounds to nearest even;
 /// - float → int64/int32: truncation toward zero; NaN and out-of-range values give the type's
-///   minimum; float → uint8 goes through int32 and wraps;
+///   minimum; float → uint8/int8 goes through int32 and wraps;
 /// - float or integer → bool: `x != 0` (NaN is true);
 /// - integer → integer wraps (two's complement); integer → float rounds to nearest;
 /// - bool → numbers: 0 or 1.
@@ -33,6 +33,9 @@ func castFloats(_ values: [Float], to dtype: DType, shape: [Int]) -> Tensor {
         case .uint8:
             let p = raw.bindMemory(to: UInt8.self)
             for i in values.indices { p[i] = UInt8(truncatingIfNeeded: truncateToInt32(values[i])) }
+        case .int8:
+            let p = raw.bindMemory(to: Int8.self)
+            for i in values.indices { p[i] = Int8(truncatingIfNeeded: truncateToInt32(values[i])) }
         case .bool:
             let p = raw.bindMemory(to: UInt8.self)
             for i in values.indices { p[i] = values[i] != 0 ? 1 : 0 }

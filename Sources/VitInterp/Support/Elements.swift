@@ -2,7 +2,7 @@ import VitIR
 
 // Typed element access shared by the kernels. Floating-point kernels compute in Float32:
 // float16 and bfloat16 widen exactly and round back to nearest even. Integer kernels compute
-// in Int64 and wrap back to int32/uint8 (two's complement truncation, as numpy's astype).
+// in Int64 and wrap back to int32/uint8/int8 (two's complement truncation, as numpy's astype).
 
 /// The elements of `t` as Float32: a view when `t` is float32, an exact copy for float16,
 /// bfloat16 and integers up to 2^24.
@@ -39,7 +39,7 @@ func fromFloats(_ values: [Float], dtype: DType, shape: [Int]) -> Tensor {
             let p = raw.bindMemory(to: UInt16.self)
             for i in values.indices { p[i] = convert(values[i]) }
         }
-    case .int64, .int32, .uint8, .bool:
+    case .int64, .int32, .uint8, .int8, .bool:
         return castFloats(values, to: dtype, shape: shape)
     }
 }
@@ -50,13 +50,14 @@ func withInts<R>(_ t: Tensor, _ body: (UnsafeBufferPointer<Int64>) throws -> R) 
     case .int64: return try t.withElements(as: Int64.self, body)
     case .int32: return try t.withElements(as: Int32.self) { try withNonNilBase($0.map(Int64.init), body) }
     case .uint8, .bool: return try t.withElements(as: UInt8.self) { try withNonNilBase($0.map(Int64.init), body) }
+    case .int8: return try t.withElements(as: Int8.self) { try withNonNilBase($0.map(Int64.init), body) }
     case .float32, .float16, .bfloat16:
         return try withFloats(t) { f in try withNonNilBase(f.map(truncateToInt64), body) }
     }
 }
 
-/// A tensor of integer or bool `dtype` whose elements `body` writes as Int64; int32 and uint8
-/// wrap, bool is `!= 0`.
+/// A tensor of integer or bool `dtype` whose elements `body` writes as Int64; int32, uint8 and
+/// int8 wrap, bool is `!= 0`.
 func makeInts(_ dtype: DType, _ shape: [Int],
               _ body: (UnsafeMutableBufferPointer<Int64>) throws -> Void) rethrows -> Tensor {
     if dtype == .int64 {
@@ -79,6 +80,9 @@ func fromInts(_ values: [Int64], dtype: DType, shape: [Int]) -> Tensor {
         case .uint8:
             let p = raw.bindMemory(to: UInt8.self)
             for i in values.indices { p[i] = UInt8(truncatingIfNeeded: values[i]) }
+        case .int8:
+            let p = raw.bindMemory(to: Int8.self)
+            for i in values.indices { p[i] = Int8(truncatingIfNeeded: values[i]) }
         case .bool:
             let p = raw.bindMemory(to: UInt8.self)
             for i in values.indices { p[i] = values[i] != 0 ? 1 : 0 }
@@ -123,6 +127,7 @@ func fillPattern(_ value: Float, _ dtype: DType) -> UInt64 {
     case .int64: UInt64(bitPattern: truncateToInt64(value))
     case .int32: UInt64(UInt32(bitPattern: truncateToInt32(value)))
     case .uint8: UInt64(UInt8(truncatingIfNeeded: truncateToInt32(value)))
+    case .int8: UInt64(UInt8(bitPattern: Int8(truncatingIfNeeded: truncateToInt32(value))))
     case .bool: value != 0 ? 1 : 0
     }
 }
