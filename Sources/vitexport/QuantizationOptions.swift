@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import VitIR
+import VitImage
 import VitInterp
 import VitPasses
 import VitQuantize
@@ -38,20 +39,35 @@ struct QuantizationOptions: ParsableArguments {
     @Option(name: .customLong("exclude"), help: ArgumentHelp("int8: keep this module scope (and every scope under it) in float (repeatable), e.g. transformer.decoder.", valueName: "scope"))
     var excludedScopes: [String] = []
 
+    @Option(name: .customLong("calibrate"), parsing: .upToNextOption,
+            help: ArgumentHelp("int8: calibrate on these photos (JPEG or PNG), preprocessed as `detect` does: resized to the model's input with Pillow's bilinear filter, RGB 0…255.", valueName: "photo"))
+    var calibrateImages: [String] = []
+
+    @Option(help: ArgumentHelp("int8: calibrate on every .jpg, .jpeg and .png file of this directory (sorted by name; not recursive).", valueName: "dir"))
+    var calibrateDir: String?
+
+    @Flag(help: "int8 with --calibrate/--calibrate-dir: letterbox the photos (as `detect --keep-aspect`) instead of resizing them.")
+    var calibrateKeepAspect = false
+
     /// The most calibration samples one export takes (each is held in memory).
     static let maxSamples = 1000
 
     /// Argument checks for `precision`; quantization flags without int8 are errors.
     func validate(precision: Precision) throws {
+        let photos = !calibrateImages.isEmpty || calibrateDir != nil
         let given = calibrateSeeded != nil || !calibrateInputs.isEmpty || calibrator != .minmax || percentile != nil
-            || activationType != .uint8 || !excludedScopes.isEmpty
+            || activationType != .uint8 || !excludedScopes.isEmpty || photos || calibrateKeepAspect
         guard precision == .int8 else {
-            if given { throw flagError("--calibrate-seeded, --calibrate-input, --calibrator, --percentile, --activation-type and --exclude need --precision int8") }
+            if given { throw flagError("--calibrate, --calibrate-dir, --calibrate-seeded, --calibrate-input, --calibrator, --percentile, --activation-type and --exclude need --precision int8") }
             return
         }
+        if calibrateKeepAspect && !photos { throw flagError("--calibrate-keep-aspect needs --calibrate or --calibrate-dir") }
+        let sources = [calibrateSeeded != nil, !calibrateInputs.isEmpty, photos].filter { $0 }.count
         switch (calibrateSeeded, calibrateInputs.isEmpty) {
-        case (nil, true): throw flagError("--precision int8 needs calibration inputs: --calibrate-seeded N or --calibrate-input name=file.npy")
-        case (.some, false): throw flagError("--calibrate-seeded and --calibrate-input exclude each other")
+        case _ where sources > 1:
+            throw flagError("--calibrate/--calibrate-dir, --calibrate-seeded and --calibrate-input exclude each other")
+        case (nil, true) where !photos:
+            throw flagError("--precision int8 needs calibration inputs: --calibrate PHOTO…, --calibrate-dir DIR, --calibrate-seeded N or --calibrate-input name=file.npy")
         case (let n?, true) where !(1...Self.maxSamples).contains(n):
             throw flagError("--calibrate-seeded \(n): expected 1…\(Self.maxSamples)")
         default: break
@@ -83,7 +99,8 @@ struct QuantizationOptions: ParsableArguments {
     /// seeded with the sample's number). They are held in memory together, so their bytes
     /// must fit `budget`.
     func samples(for graph: Graph, budget: MemoryBudget) throws -> [[String: Tensor]] {
-        let sampleCount = calibrateSeeded ?? calibrateInputs.count
+        let photos = try calibrationPhotos()
+        let sampleCount = calibrateSeeded ?? (photos.isEmpty ? calibrateInputs.count : photos.count)
         let sampleBytes = Checked.sum(graph.inputs.map { (id: ValueID) -> Int in
             let type = graph.type(of: id)
             return type.shape.ints.flatMap { Checked.byteCount(dims: $0, type.dtype) } ?? Int.max
@@ -94,6 +111,7 @@ struct QuantizationOptions: ParsableArguments {
         if let n = calibrateSeeded {
             do { return try (1...n).map { try GraphInputs(seed: UInt64($0)).feeds(for: graph) } } catch { throw CLIError(error) }
         }
+        if !photos.isEmpty { return try photoSamples(photos, graph: graph, budget: budget) }
         var perInput: [String: [String]] = [:]
         for spec in calibrateInputs {
             guard let eq = spec.firstIndex(of: "=") else { throw CLIError("--calibrate-input \(spec): expected name=file.npy") }
@@ -135,5 +153,42 @@ struct QuantizationOptions: ParsableArguments {
             "  int8: kept in float: \(kept.isEmpty ? "nothing" : kept)",
             "  int8: initializers \(report.parameterBytes.before) → \(report.parameterBytes.after) bytes",
         ]
+    }
+
+    /// --calibrate's photos, then --calibrate-dir's .jpg/.jpeg/.png files sorted by name.
+    func calibrationPhotos() throws -> [String] {
+        var photos = calibrateImages
+        if let dir = calibrateDir {
+            let names: [String]
+            do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+                throw CLIError("--calibrate-dir \(dir): not a readable directory")
+            }
+            let found = names.filter { ["jpg", "jpeg", "png"].contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+            guard !found.isEmpty else { throw CLIError("--calibrate-dir \(dir): no .jpg, .jpeg or .png file") }
+            photos += found.map { (dir as NSString).appendingPathComponent($0) }
+        }
+        guard photos.count <= Self.maxSamples else {
+            throw CLIError("int8: \(photos.count) calibration photos; at most \(Self.maxSamples)")
+        }
+        return photos
+    }
+
+    /// One sample per photo: the graph's `image` input [1, 3, H, W] as `detect` prepares it,
+    /// other inputs seeded with the sample's number.
+    func photoSamples(_ photos: [String], graph: Graph, budget: MemoryBudget) throws -> [[String: Tensor]] {
+        guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
+              let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3 else {
+            throw CLIError("--calibrate: photos calibrate a model whose input image is [1, 3, H, W]; use --calibrate-input or --calibrate-seeded")
+        }
+        return try photos.enumerated().map { k, path in
+            let tensor: Tensor
+            do { tensor = try loadImageInput(path: path, height: dims[2], width: dims[3], keepAspect: calibrateKeepAspect, budget: budget).0 } catch {
+                throw CLIError(error)
+            }
+            var feeds: [String: Tensor]
+            do { feeds = try GraphInputs(seed: UInt64(k + 1)).feeds(for: graph) } catch { throw CLIError(error) }
+            feeds["image"] = tensor
+            return feeds
+        }
     }
 }

@@ -15,7 +15,7 @@ struct BadInput: Sendable, CustomTestStringConvertible {
 /// Files the cases refer to, made fresh in each case's directory (`$DIR` in arguments).
 private func makeFiles(in dir: URL) throws {
     func write(_ name: String, _ bytes: [UInt8]) throws { try Data(bytes).write(to: dir.appendingPathComponent(name)) }
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let repo = repoRoot
     let weights = try Data(contentsOf: repo.appendingPathComponent("Tests/Fixtures/detector/dino-tiny.weights.safetensors"))
     let config = try Data(contentsOf: repo.appendingPathComponent("Models/configs/tiny-convattn.json"))
     try write("empty", [])

@@ -29,6 +29,9 @@ func vitexport(_ arguments: [String], cwd: URL? = nil) throws -> Run {
     return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
 }
 
+/// The repository's root (fixtures are found from it).
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
 func temporaryDirectory() throws -> URL {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vitexport-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -182,7 +185,7 @@ func temporaryDirectory() throws -> URL {
 @Test func exportWithACheckpointDoesNotClaimSeededWeights() throws {
     let dir = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }
-    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let repo = repoRoot
     let pth = repo.appendingPathComponent("Tests/Fixtures/pth/dino-tiny.pth").path
     let r = try vitexport(["onnx", "-m", "dino-tiny", "--weights", pth, "-o", dir.appendingPathComponent("d.onnx").path])
     #expect(r.status == 0, "\(r.stderr)")

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import VitImage
 
-private let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 private func imageFixture(_ name: String) -> URL { repoRoot.appendingPathComponent("Tests/Fixtures/images/\(name)") }
 private let detectorWeights = repoRoot.appendingPathComponent("Tests/Fixtures/detector/dino-tiny.weights.safetensors").path
 

@@ -8,7 +8,7 @@ import VitVerify
 // `inspect`, `onnx --json`, the seeded-weights notice and quiet progress off a terminal, and
 // every command's --help.
 
-private let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+private let repo = repoRoot
 private func fixture(_ path: String) -> String { repo.appendingPathComponent("Tests/Fixtures/" + path).path }
 
 @Test func everyCommandsHelpDescribesItsOptions() throws {

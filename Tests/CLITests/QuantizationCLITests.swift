@@ -4,9 +4,9 @@ import Testing
 @Test func onnxHelpDescribesInt8Options() throws {
     let r = try vitexport(["onnx", "--help"])
     #expect(r.status == 0)
-    #expect(r.stdout.contains("--precision <fp32|int8>"))
+    #expect(r.stdout.contains("--precision <fp32|fp16|mixed|int8>"))
     #expect(r.stdout.contains("INT8 QUANTIZATION:"))
-    for option in ["--calibrate-seeded <N>", "--calibrate-input <name=file.npy>", "--calibrator <calibrator>",
+    for option in ["--calibrate <photo>", "--calibrate-dir <dir>", "--calibrate-keep-aspect", "--calibrate-seeded <N>", "--calibrate-input <name=file.npy>", "--calibrator <calibrator>",
                    "--percentile <P>", "--activation-type <activation-type>", "--exclude <scope>"] {
         #expect(r.stdout.contains(option), "\(option) missing from onnx --help")
     }
@@ -41,4 +41,42 @@ import Testing
     #expect(c.stdout.contains("activations int8 (entropy, 1 samples)"), "\(c.stdout)")
     let verify = try vitexport(["run", "--onnx", dir.appendingPathComponent("c.onnx").path])
     #expect(verify.status == 0, "\(verify.stderr)")
+}
+
+/// Photos calibrate as `detect` prepares them: --calibrate and --calibrate-dir holding the same
+/// photos give the same file, which differs from a seeded calibration's; a directory without
+/// photos is one error line and leaves no file.
+@Test func int8CalibratesOnPhotos() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let photos = dir.appendingPathComponent("photos")
+    try FileManager.default.createDirectory(at: photos, withIntermediateDirectories: true)
+    let fixtures = repoRoot.appendingPathComponent("Tests/Fixtures/images")
+    for name in ["a.jpg": "plain.jpg", "b.png": "palette.png"].sorted(by: { $0.key < $1.key }) {
+        try FileManager.default.copyItem(at: fixtures.appendingPathComponent(name.value), to: photos.appendingPathComponent(name.key))
+    }
+    try Data("not a photo".utf8).write(to: photos.appendingPathComponent("notes.txt"))
+    let base = ["onnx", "-m", "dino-tiny", "--precision", "int8"]
+    let listed = try vitexport(base + ["--calibrate", photos.appendingPathComponent("a.jpg").path, photos.appendingPathComponent("b.png").path,
+                                       "-o", dir.appendingPathComponent("listed.onnx").path])
+    #expect(listed.status == 0, "\(listed.stderr)")
+    #expect(listed.stdout.contains("(minmax, 2 samples)"), "\(listed.stdout)")
+    let fromDir = try vitexport(base + ["--calibrate-dir", photos.path, "-o", dir.appendingPathComponent("dir.onnx").path])
+    #expect(fromDir.status == 0, "\(fromDir.stderr)")
+    let seeded = try vitexport(base + ["--calibrate-seeded", "2", "-o", dir.appendingPathComponent("seeded.onnx").path])
+    #expect(seeded.status == 0, "\(seeded.stderr)")
+    let a = try Data(contentsOf: dir.appendingPathComponent("listed.onnx"))
+    #expect(a == (try Data(contentsOf: dir.appendingPathComponent("dir.onnx"))))
+    #expect(a != (try Data(contentsOf: dir.appendingPathComponent("seeded.onnx"))))
+
+    let empty = dir.appendingPathComponent("empty")
+    try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+    let out = dir.appendingPathComponent("none.onnx")
+    for bad in [["--calibrate-dir", empty.path], ["--calibrate-dir", dir.appendingPathComponent("missing").path],
+                ["--calibrate", photos.appendingPathComponent("notes.txt").path]] {
+        let r = try vitexport(base + bad + ["-o", out.path])
+        #expect(r.status != 0)
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
 }
