@@ -25,6 +25,12 @@ public struct PrecisionThresholds: Sendable, Equatable {
     }
 }
 
+extension PrecisionThresholds {
+    /// int8 (QDQ) against fp32, teacher-forced: looser than float16's, as 8-bit activations
+    /// move every stage by percents (measured in README "int8 quantization").
+    public static let int8 = PrecisionThresholds(stageRelative: 0.25, matchedFraction: 0.8, meanIoU: 0.6, scoreDrift: 0.1)
+}
+
 /// One stage of a precision report.
 public struct PrecisionStageRow: Sendable {
     public var stage: String
@@ -187,6 +193,17 @@ private func detectionAgreement(_ ref: Interpreter.Result, _ cand: Interpreter.R
 /// `opset`), and their `precisionReport`.
 public func verifyPrecision(_ request: VerifyRequest, precision: Precision, policy: MixedPolicy = .standard,
                             thresholds: PrecisionThresholds = PrecisionThresholds()) throws(VerifyError) -> PrecisionReport {
+    try verifyReduced(request, label: precision.rawValue, thresholds: thresholds) { graph in
+        try convertPrecision(&graph, to: precision, policy: policy)
+    }
+}
+
+/// `verifyPrecision` for any reduction of the float32 graph: `reduce` rewrites the traced,
+/// stage-recorded float32 graph in place (a precision conversion, an int8 quantization), which
+/// is then exported in memory at `request.opset` and read back — or the file `request.onnx`
+/// is the reduced model and `reduce` is not called.
+public func verifyReduced(_ request: VerifyRequest, label: String, thresholds: PrecisionThresholds,
+                          reduce: (inout Graph) throws -> Void) throws(VerifyError) -> PrecisionReport {
     let reference: LoadedModel
     let feeds: [String: Tensor]
     do {
@@ -196,20 +213,20 @@ public func verifyPrecision(_ request: VerifyRequest, precision: Precision, poli
         throw VerifyError(error.description)
     }
     guard reference.config.architecture == .detector else {
-        throw VerifyError("--precision \(precision.rawValue) compares detector stages; \(reference.config.name) is \(reference.config.architecture.rawValue)")
+        throw VerifyError("--precision \(label) compares detector stages; \(reference.config.name) is \(reference.config.architecture.rawValue)")
     }
     let reduced: Graph
     if let path = request.onnx {
         do { reduced = try importModel(path: path) } catch { throw VerifyError("\(path): \(error)") }
     } else {
+        var graph = reference.graph
+        do { try reduce(&graph) } catch { throw VerifyError("\(label): \(error)") }
         do {
-            var graph = reference.graph
-            try convertPrecision(&graph, to: precision, policy: policy)
             reduced = try importModel(try makeModel(graph, options: ExportOptions(opset: request.opset, runChecker: false)), baseDirectory: nil)
         } catch {
-            throw VerifyError("the in-memory \(precision.rawValue) export at opset \(request.opset) failed: \(error)")
+            throw VerifyError("the in-memory \(label) export at opset \(request.opset) failed: \(error)")
         }
     }
-    return try precisionReport(reference: reference.graph, reduced: reduced, precision: precision.rawValue,
+    return try precisionReport(reference: reference.graph, reduced: reduced, precision: label,
                                feeds: feeds, thresholds: thresholds)
 }

@@ -52,11 +52,16 @@ struct QuantizationOptions: ParsableArguments {
     /// The most calibration samples one export takes (each is held in memory).
     static let maxSamples = 1000
 
+    /// Whether any quantization option was given.
+    var given: Bool {
+        calibrateSeeded != nil || !calibrateInputs.isEmpty || calibrator != .minmax || percentile != nil
+            || activationType != .uint8 || !excludedScopes.isEmpty || !calibrateImages.isEmpty || calibrateDir != nil
+            || calibrateKeepAspect
+    }
+
     /// Argument checks for `precision`; quantization flags without int8 are errors.
     func validate(precision: Precision) throws {
         let photos = !calibrateImages.isEmpty || calibrateDir != nil
-        let given = calibrateSeeded != nil || !calibrateInputs.isEmpty || calibrator != .minmax || percentile != nil
-            || activationType != .uint8 || !excludedScopes.isEmpty || photos || calibrateKeepAspect
         guard precision == .int8 else {
             if given { throw flagError("--calibrate, --calibrate-dir, --calibrate-seeded, --calibrate-input, --calibrator, --percentile, --activation-type and --exclude need --precision int8") }
             return
@@ -135,6 +140,25 @@ struct QuantizationOptions: ParsableArguments {
             }
             return feeds
         }
+    }
+
+    /// The per-scope sensitivity of `graph` (`int8Sensitivity`), measured on `feeds`, as a table
+    /// most costly first.
+    func sensitivity(_ graph: Graph, feeds: [String: Tensor], budget: MemoryBudget) throws -> String {
+        let samples = try self.samples(for: graph, budget: budget)
+        let rows: [ScopeSensitivity]
+        do { rows = try int8Sensitivity(graph, samples: samples, feeds: feeds, settings: settings, calibration: calibration(budget: budget)) } catch {
+            throw CLIError("int8: \(error)")
+        }
+        let width = max(5, rows.map(\.scope.count).max() ?? 0)
+        var lines = ["scope".padding(toLength: width, withPad: " ", startingAt: 0) + "  nodes  matched (teacher-forced)  mean IoU  score drift"]
+        for row in rows {
+            let a = row.agreement.teacherForced
+            lines.append(row.scope.padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  " + String(format: "%5d  %24.3f  %8.3f  %11.4f", row.quantizedNodes, a.matchedFraction, a.meanIoU, a.maxScoreDrift))
+        }
+        lines.append("ranked by what quantizing the scope alone costs the detections; keep costly scopes in float with onnx --exclude SCOPE")
+        return lines.joined(separator: "\n")
     }
 
     /// Quantizes `graph` in place (calibration runs within `budget`) and returns the lines to print.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import VitIR
 import VitONNX
 import VitVerify
 
@@ -37,6 +38,10 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var precision: PrecisionOptions
     @OptionGroup var io: GraphInputOptions
+    @OptionGroup(title: "int8 quantization") var quantization: QuantizationOptions
+
+    @Flag(help: "With --precision int8: quantize one top-level scope at a time and rank the scopes by the detection agreement each costs.")
+    var perScope = false
 
     @Option(help: "The ONNX file to verify (default: export in memory).")
     var onnx: String?
@@ -51,7 +56,11 @@ struct VerifyCommand: ParsableCommand {
     var scoreTolerance: Float = 1e-4
 
     func validate() throws {
-        try precision.refuseInt8()
+        if onnx != nil, quantization.given {
+            throw flagError("the int8 options quantize the traced model; --onnx names a file that is already reduced")
+        }
+        if onnx == nil || precision.precision != .int8 { try quantization.validate(precision: precision.precision) }
+        if perScope && (precision.precision != .int8 || onnx != nil) { throw flagError("--per-scope needs --precision int8 without --onnx") }
         guard tolerance.isFinite, tolerance >= 0 else { throw flagError("--tolerance \(tolerance): expected a finite number ≥ 0") }
         guard scoreTolerance.isFinite, scoreTolerance >= 0 else {
             throw flagError("--score-tolerance \(scoreTolerance): expected a finite number ≥ 0")
@@ -65,9 +74,16 @@ struct VerifyCommand: ParsableCommand {
         let request = VerifyRequest(model: try model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
                                     tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance))
         if model.weights == nil { print(seededWeightsNotice(seed: try model.loadConfig().seed)) }
+        if perScope {
+            let loaded = try model.load(TraceSettings(stages: .marked))
+            let feeds: [String: Tensor]
+            do { feeds = try request.inputs.feeds(for: loaded.graph) } catch { throw CLIError(error) }
+            print(try quantization.sensitivity(loaded.graph, feeds: feeds, budget: try model.budget))
+            return
+        }
         if precision.precision != .fp32 {
             let report: PrecisionReport
-            do { report = try verifyPrecision(request, precision: precision.precision, policy: try precision.policy) } catch { throw CLIError(error) }
+            do { report = try reducedReport(request) } catch { throw CLIError(error) }
             print(report.table)
             guard report.passed else { throw CLIError("\(precision.precision.rawValue) is outside the stated agreement with fp32") }
             print("within the stated agreement")
@@ -78,5 +94,16 @@ struct VerifyCommand: ParsableCommand {
         print(report.table)
         guard report.passed else { throw CLIError("verification failed: first difference at \(report.firstFailure ?? "?")") }
         print("verified" + (report.teacherForced ? " (decoder teacher-forced with the traced model's proposals)" : ""))
+    }
+
+    /// The precision report of --precision fp16/mixed, or of int8 quantized with the int8 options.
+    func reducedReport(_ request: VerifyRequest) throws -> PrecisionReport {
+        guard precision.precision == .int8 else {
+            return try verifyPrecision(request, precision: precision.precision, policy: try precision.policy)
+        }
+        let budget = try model.budget
+        return try verifyReduced(request, label: "int8", thresholds: .int8) { graph in
+            _ = try quantization.quantize(&graph, budget: budget)
+        }
     }
 }
