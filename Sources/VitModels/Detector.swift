@@ -19,11 +19,16 @@ public struct DetectorTraceOptions: Sendable {
     /// GatherElements node that selects the proposals. Feeding the unforced graph's own
     /// `debug.topk_indices` reproduces its outputs exactly.
     public var forcedProposals: Bool
+    /// Images per run: the leading extent B of every input and output (1…`InputLimits.maxBatch`).
+    /// Every image is processed on its own (shape-derived constants have a leading 1 and
+    /// broadcast; the top-k and gathers run per row).
+    public var batch: Int
 
-    public init(debugOutputs: Bool = false, featuresInput: Bool = false, forcedProposals: Bool = false) {
+    public init(debugOutputs: Bool = false, featuresInput: Bool = false, forcedProposals: Bool = false, batch: Int = 1) {
         self.debugOutputs = debugOutputs
         self.featuresInput = featuresInput
         self.forcedProposals = forcedProposals
+        self.batch = batch
     }
 }
 
@@ -66,13 +71,13 @@ public let detectorBackbonePrefix = "backbone.net.timm_model.model"
 
 /// Traces detrex's DINO detector with a ViTDet pyramid on a DINOv2 backbone, at inference.
 ///
-/// Input `image` [1, 3, H, W]: RGB on the 0…255 scale (or `features`, and `proposal_indices`,
-/// per `options`). Outputs, after post-processing
-/// (detrex `DINO.inference` + detectron2 `detector_postprocess`):
-/// - `boxes` [1, K, 4]: (x1, y1, x2, y2) in input pixels, clipped to the image;
-/// - `scores` [1, K]: sigmoid class probabilities, descending;
-/// - `labels` [1, K] (int64): class indices.
-/// K = `num_detections`; the top-K is over all (query, class) pairs.
+/// Input `image` [B, 3, H, W]: RGB on the 0…255 scale (or `features`, and `proposal_indices`,
+/// per `options`), B = `options.batch`. Outputs, after post-processing
+/// (detrex `DINO.inference` + detectron2 `detector_postprocess`), per image:
+/// - `boxes` [B, K, 4]: (x1, y1, x2, y2) in input pixels, clipped to the image;
+/// - `scores` [B, K]: sigmoid class probabilities, descending;
+/// - `labels` [B, K] (int64): class indices.
+/// K = `num_detections`; the top-K is over all (query, class) pairs of one image.
 ///
 /// Stages: normalization by `pixel_mean`/`pixel_std`; optional dynamic padding; the backbone
 /// (scope `backbone.net.timm_model.model`); the pyramid (`backbone.simfp_*`); the neck
@@ -87,16 +92,18 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
         throw ConfigError(source: config.source, problems: problems)
     }
     try checkPixelStatistics(m, d, source: config.source)
+    try checkBatch(options.batch, config)
     let t = d.transformer
+    let batch = options.batch
     let (height, width) = (config.imageSize[0], config.imageSize[1])
     let debug = options.debugOutputs
 
     let features: SymbolicTensor
     if options.featuresInput {
         let (gh, gw) = d.patchGrid(imageSize: config.imageSize)
-        features = m.tracer.input("features", TensorType(.float32, [1, d.backbone.embedDim, gh, gw]))
+        features = m.tracer.input("features", TensorType(.float32, [batch, d.backbone.embedDim, gh, gw]))
     } else {
-        features = try detectorBackbone(m, imageSize: config.imageSize, d)
+        features = try detectorBackbone(m, imageSize: config.imageSize, d, batch: batch)
         if debug { try m.tracer.output(DetectorDebugOutput.backbone, features) }
     }
 
@@ -108,7 +115,7 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
     }
 
     let forced = options.forcedProposals
-        ? m.tracer.input(detectorProposalIndicesInput, TensorType(.int64, [1, t.numQueries])) : nil
+        ? m.tracer.input(detectorProposalIndicesInput, TensorType(.int64, [batch, t.numQueries])) : nil
     let heads = try DINOHeads(m, embedDim: t.embedDim, numClasses: d.numClasses, decoderLayers: t.decoderLayers)
     m.permitUnusedParameters(["pixel_mean", "pixel_std", "label_enc.weight"],
                              prefixes: (0..<max(t.decoderLayers - 1, 0)).map { "class_embed.\($0)." })
@@ -132,13 +139,13 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
     if debug { try m.tracer.output(DetectorDebugOutput.detectionIndex, detections.index) }
 }
 
-/// The graph input `image` [1, C, H, W], normalized by the configured pixel mean and std
+/// The graph input `image` [B, C, H, W], normalized by the configured pixel mean and std
 /// (constants `pixel_mean`, `pixel_std`), zero-padded at the bottom and right to the size the
 /// backbone needs (scope `backbone.net.pad`), through the DINOv2 backbone; returns its
-/// features [1, D, H/p, W/p].
-private func detectorBackbone(_ m: ModelContext, imageSize: [Int], _ d: DetectorConfig) throws -> SymbolicTensor {
+/// features [B, D, H/p, W/p].
+private func detectorBackbone(_ m: ModelContext, imageSize: [Int], _ d: DetectorConfig, batch: Int) throws -> SymbolicTensor {
     let (height, width) = (imageSize[0], imageSize[1])
-    let image = m.tracer.input("image", TensorType(.float32, [1, d.backbone.inChannels, height, width]))
+    let image = m.tracer.input("image", TensorType(.float32, [batch, d.backbone.inChannels, height, width]))
     let channels = d.backbone.inChannels
     let mean = m.tracer.constant(Tensor(d.pixelMean, shape: [1, channels, 1, 1]), name: "pixel_mean")
     let std = m.tracer.constant(Tensor(d.pixelStd, shape: [1, channels, 1, 1]), name: "pixel_std")

@@ -40,9 +40,12 @@ public struct TraceSettings: Sendable {
     public var stages: StagePolicy
     /// The pass pipeline's options; nil leaves the graph as traced.
     public var passes: PassOptions?
+    /// Images per run: the leading extent of every graph input and output
+    /// (1…`InputLimits.maxBatch`).
+    public var batch: Int
 
-    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions()) {
-        self.stages = stages; self.passes = passes
+    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), batch: Int = 1) {
+        self.stages = stages; self.passes = passes; self.batch = batch
     }
 }
 
@@ -84,10 +87,11 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
     var graph: Graph
     do {
         if config.architecture == .detector && settings.stages != .none {
-            graph = try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true),
+            graph = try traceDetectorModel(config, parameters: parameters,
+                                           options: DetectorTraceOptions(debugOutputs: true, batch: settings.batch),
                                            budget: request.budget)
         } else {
-            graph = try traceModel(config, parameters: parameters, budget: request.budget)
+            graph = try traceModel(config, parameters: parameters, budget: request.budget, batch: settings.batch)
         }
     } catch let error as TraceError {
         throw ModelLoadError("tracing \(config.name) failed: \(error)")

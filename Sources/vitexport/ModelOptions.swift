@@ -2,6 +2,7 @@ import ArgumentParser
 import ModelZoo
 import VitIR
 import VitModels
+import VitONNX
 import VitVerify
 
 /// Options every command that traces a model shares.
@@ -26,6 +27,11 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "List every problem of a long list (missing checkpoint keys, configuration errors) instead of the first ten.")
     var verbose = false
 
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Images per run: the leading dimension of every graph input and output, 1…\(InputLimits.maxBatch) (default 1). With --onnx, the extent of a dynamic-batch file's batch when no --input gives it.",
+                               valueName: "n"))
+    var batch: Int?
+
     @Option(help: ArgumentHelp("Prefix of the model's keys in --weights (e.g. backbone.net.timm_model.model.); keys outside it are ignored.",
                                valueName: "prefix"))
     var weightsPrefix: String?
@@ -33,8 +39,12 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if weightsPrefix != nil && weights == nil { throw ValidationError("--weights-prefix needs --weights") }
         if weightsKey != nil && weights == nil { throw ValidationError("--weights-key needs --weights") }
+        if let batch, let problem = InputLimits.batchProblem(batch) { throw ValidationError("--batch \(batch): \(problem)") }
         _ = try budget
     }
+
+    /// --batch, or 1.
+    var batchSize: Int { batch ?? 1 }
 
     /// --max-memory, or the default.
     var budget: MemoryBudget {
@@ -60,6 +70,17 @@ struct ModelOptions: ParsableArguments {
     /// The configuration; an error is one line without the usage text.
     func loadConfig() throws -> ModelConfig {
         do { return try VitVerify.loadConfig(model) } catch { throw CLIError(error) }
+    }
+
+    /// For a dynamic-batch export: the model traced and optimized per `settings` at batch 2
+    /// (the graph exported) and its twin at batch 3 (`DynamicBatch`).
+    func loadDynamicBatch(_ settings: TraceSettings) throws -> (LoadedModel, DynamicBatch) {
+        var settings = settings
+        settings.batch = 2
+        let main = try load(settings)
+        settings.batch = 3
+        let twin = try load(settings)
+        return (main, DynamicBatch(twin: twin.graph, batch: 2, twinBatch: 3))
     }
 
     /// The model traced and optimized per `settings` (`VitVerify.loadModel`).

@@ -78,7 +78,7 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let graph = try loadGraph(model: model, onnx: onnx)
+        let graph = try loadGraph(model: model, onnx: onnx, io: io)
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
         let budget = try model.budget
@@ -133,12 +133,17 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Traces and folds `--model`, or imports the ONNX file when one is given.
-func loadGraph(model: ModelOptions, onnx: String?) throws -> Graph {
+/// Traces and folds `--model` at `--batch`, or imports the ONNX file when one is given, its
+/// symbolic dimensions (a dynamic-batch export's `batch`) bound from the shapes of the
+/// `--input` files, else from `--batch`.
+func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions) throws -> Graph {
     if let onnx {
-        do { return try importModel(path: onnx) } catch { throw CLIError(error) }
+        do {
+            let shapes = try io.inputs.fileTensors().mapValues(\.shape)
+            return try importBindingDimensions(path: onnx, shapes: shapes, batch: model.batch)
+        } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none)).graph
+    return try model.load(TraceSettings(stages: .none, batch: model.batchSize)).graph
 }
 
 /// `--save DIR` must name a directory (existing, or to be made in an existing one).

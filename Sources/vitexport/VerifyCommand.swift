@@ -54,7 +54,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let request = VerifyRequest(model: try model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
-                                    tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance))
+                                    tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance),
+                                    batch: model.batchSize)
         let report: VerifyReport
         do { report = try verifyModel(request) } catch { throw CLIError(error) }
         print(report.table)
