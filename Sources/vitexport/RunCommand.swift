@@ -106,13 +106,7 @@ struct RunCommand: ParsableCommand {
             let lo = f.min() ?? 0, hi = f.max() ?? 0, mean = f.isEmpty ? 0 : f.reduce(0, +) / Float(f.count)
             print("\(name): \(t.dtype.shortName)\(t.shape) min \(lo) max \(hi) mean \(mean)")
         }
-        if detections > 0, let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"] {
-            let b = boxes.floats, sc = scores.floats, lb = labels.int64s
-            for i in 0..<min(detections, sc.count) {
-                let box = b[(4 * i)..<(4 * i + 4)].map { String(format: "%.1f", $0) }.joined(separator: ", ")
-                print(String(format: "  #%-3d label %3lld  score %.4f  ", i, lb[i], sc[i]) + "box [\(box)]")
-            }
-        }
+        if detections > 0 { printDetections(outputs, first: detections) }
         let runs = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
         print("time \(String(format: "%.3f", seconds)) s (median of \(repeats): \(runs)), peak intermediate memory \(result.peakBytes) bytes")
         if profile {
@@ -129,6 +123,23 @@ struct RunCommand: ParsableCommand {
             for (name, t) in feeds.sorted(by: { $0.key < $1.key }) { try writeNPY(t, to: "\(save)/input.\(fileSafe(name)).npy") }
             for name in result.outputNames { try writeNPY(outputs[name]!, to: "\(save)/output.\(fileSafe(name)).npy") }
             print("saved inputs and outputs to \(save)")
+        }
+    }
+}
+
+/// The first `count` detections of each image (box, score, label), under a heading per image
+/// when there are several.
+func printDetections(_ outputs: [String: Tensor], first count: Int) {
+    guard let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"],
+          boxes.shape.count == 3, scores.count * 4 == boxes.count, labels.count == scores.count else { return }
+    let (images, k) = (boxes.shape[0], boxes.shape[1])
+    let b = boxes.floats, sc = scores.floats, lb = labels.int64s
+    for image in 0..<images {
+        if images > 1 { print("image \(image):") }
+        for i in 0..<min(count, k) {
+            let j = image * k + i
+            let box = b[(4 * j)..<(4 * j + 4)].map { String(format: "%.1f", $0) }.joined(separator: ", ")
+            print(String(format: "  #%-3d label %3lld  score %.4f  ", i, lb[j], sc[j]) + "box [\(box)]")
         }
     }
 }
