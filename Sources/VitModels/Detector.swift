@@ -5,10 +5,10 @@ public struct DetectorTraceOptions: Sendable {
     /// Adds intermediate values as extra graph outputs (`DetectorDebugOutput`), for
     /// stage-by-stage comparison with a reference.
     public var debugOutputs: Bool
-    /// Starts at the backbone's feature map (graph input `features` [1, D, H/p, W/p]) instead
+    /// Starts at the backbone's feature map (graph input `features` [B, D, H/p, W/p]) instead
     /// of the image: the backbone is not traced.
     public var featuresInput: Bool
-    /// Teacher forcing: adds the graph input `proposal_indices` [1, Q] (int64, Q =
+    /// Teacher forcing: adds the graph input `proposal_indices` [B, Q] (int64, Q =
     /// `num_queries`), the encoder tokens the decoder's queries start from, in place of the
     /// two-stage top-k over the proposal scores (which is then not traced). Everything
     /// downstream (initial references, decoder, heads, detections) is computed from the fed
@@ -32,31 +32,31 @@ public struct DetectorTraceOptions: Sendable {
     }
 }
 
-/// Names of the extra outputs a debug trace adds.
+/// Names of the extra outputs a debug trace adds (B: `DetectorTraceOptions.batch`).
 public enum DetectorDebugOutput {
-    /// Backbone features [1, D, H/p, W/p] (image input only).
+    /// Backbone features [B, D, H/p, W/p] (image input only).
     public static let backbone = "debug.backbone"
-    /// Pyramid level `name` (p3, p4, …) [1, C, h, w].
+    /// Pyramid level `name` (p3, p4, …) [B, C, h, w].
     public static func pyramid(_ name: String) -> String { "debug.pyramid.\(name)" }
-    /// Neck output `i` [1, C, h, w].
+    /// Neck output `i` [B, C, h, w].
     public static func neck(_ i: Int) -> String { "debug.neck.\(i)" }
-    /// Encoder output [1, S, C].
+    /// Encoder output [B, S, C].
     public static let memory = "debug.memory"
-    /// Each encoder token's maximum class logit [1, S], which the query selection ranks.
+    /// Each encoder token's maximum class logit [B, S], which the query selection ranks.
     public static let proposalScores = "debug.proposal_scores"
-    /// Encoder tokens chosen as queries [1, Q] (int64): the top-k, or the fed
+    /// Encoder tokens chosen as queries [B, Q] (int64): the top-k, or the fed
     /// `proposal_indices` under `DetectorTraceOptions.forcedProposals`.
     public static let topkIndices = "debug.topk_indices"
-    /// Initial reference boxes [1, Q, 4] (cx, cy, w, h).
+    /// Initial reference boxes [B, Q, 4] (cx, cy, w, h).
     public static let initialReference = "debug.reference.init"
-    /// Decoder layer `i`'s normed state [1, Q, C].
+    /// Decoder layer `i`'s normed state [B, Q, C].
     public static func state(_ i: Int) -> String { "debug.decoder.\(i).state" }
-    /// Decoder layer `i`'s refined reference [1, Q, 4].
+    /// Decoder layer `i`'s refined reference [B, Q, 4].
     public static func reference(_ i: Int) -> String { "debug.decoder.\(i).reference" }
-    /// Final class logits [1, Q, classes] and boxes [1, Q, 4] before post-processing.
+    /// Final class logits [B, Q, classes] and boxes [B, Q, 4] before post-processing.
     public static let logits = "debug.pred_logits"
     public static let boxes = "debug.pred_boxes"
-    /// Flat top-k index (query · classes + label) of each detection [1, K] (int64).
+    /// Flat top-k index (query · classes + label) of each detection [B, K] (int64).
     public static let detectionIndex = "debug.detection_index"
 }
 

@@ -145,7 +145,7 @@ private struct BatchPair {
         }
         let (x, y) = try dims(node.input[0], "the input of \(label(node))")
         var out = a
-        var inferred: Int?
+        var inferred = a.firstIndex(of: -1)   // a decomposition's own −1 takes the one place
         for i in a.indices where a[i] != b[i] {
             if i < x.count, Int(a[i]) == x[i], Int(b[i]) == y[i] {
                 out[i] = 0
