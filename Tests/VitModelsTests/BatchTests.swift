@@ -61,6 +61,8 @@ private func dynamicModel(_ config: ModelConfig, opset: Int = 17) throws -> (Onn
             #expect(got.shape == expected.shape && got.bitwiseEqual(expected), "image \(i) \(name) differs in the batch")
         }
     }
+    // The export passes libonnx's checker and its shape inference agrees with every type.
+    #expect(try checkWithLibONNX(makeModel(batch, options: ExportOptions(opset: 17, runChecker: false))) != nil)
     // The two images' detections differ: a batch that repeated image 0 would fail above.
     #expect(!row(together.outputs["boxes"]!, 0).bitwiseEqual(row(together.outputs["boxes"]!, 1)))
 }
