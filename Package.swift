@@ -24,6 +24,14 @@ let package = Package(
         // OpenBLAS (cblas_sgemm, LAPACK) as a system library.
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
+        // libjpeg-turbo's TurboJPEG API, libpng and cairo as system libraries (images in, annotated
+        // images out). CPNG's header also holds the setjmp-guarded libpng calls Swift cannot make.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CCairo", pkgConfig: "cairo",
+                       providers: [.apt(["libcairo2-dev"])]),
         // The reference interpreter: one kernel per op.
         .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS"]),
         // Graph passes (folding runs the interpreter's kernels).
@@ -51,8 +59,11 @@ let package = Package(
         // Tracing a model from config + weights + options, verification of exports stage by
         // stage, and the ONNX mutations that prove the verifier can fail.
         .target(name: "VitVerify", dependencies: ["VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "ONNXProto"]),
+        // Photos in (JPEG/PNG decoding, EXIF orientation, Pillow-exact bilinear resize, model
+        // input tensors) and annotated detections out (cairo).
+        .target(name: "VitImage", dependencies: ["VitIR", "CTurboJPEG", "CPNG", "CCairo"]),
         .executableTarget(name: "vitexport", dependencies: [
-            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify",
+            "VitIR", "VitInterp", "VitPasses", "VitModels", "VitONNX", "VitVerify", "VitImage",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "VitIRTests", dependencies: ["VitIR"]),
@@ -61,7 +72,8 @@ let package = Package(
         .testTarget(name: "VitPassesTests", dependencies: ["VitIR", "VitPasses", "VitInterp", "VitModels"]),
         .testTarget(name: "VitONNXTests", dependencies: ["VitIR", "VitONNX", "VitInterp", "VitPasses", "VitModels"]),
         .testTarget(name: "VitVerifyTests", dependencies: ["VitIR", "VitInterp", "VitModels", "VitONNX", "VitVerify", "ONNXProto"]),
-        .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto"]),
+        .testTarget(name: "VitImageTests", dependencies: ["VitIR", "VitImage"]),
+        .testTarget(name: "CLITests", dependencies: ["vitexport", "VitIR", "VitInterp", "VitVerify", "VitONNX", "ONNXProto", "VitImage"]),
     ]
 )
 
@@ -69,7 +81,7 @@ let package = Package(
 // `swift build` never links an executable whose `main` is libFuzzer's driver.
 if Context.environment["VITEXPORT_FUZZ"] == "1" {
     package.targets.append(.executableTarget(name: "vitfuzz", dependencies: [
-        "VitIR", "VitInterp", "VitModels", "VitONNX", "ONNXProto",
+        "VitIR", "VitInterp", "VitModels", "VitONNX", "ONNXProto", "VitImage",
         .product(name: "SwiftProtobuf", package: "swift-protobuf"),
     ], path: "Tools/fuzz/vitfuzz"))
 }

@@ -14,6 +14,8 @@ Derived files (not torch.save output, each a deliberate edit of one):
   writes on a big-endian machine.
 - `compressed.pth`: plain.pth re-zipped with deflate (torch never compresses).
 - `cuda_location.pth`: a valid state dict pickled as torch does, with its storage on "cuda:0".
+- `os_system.pth`: a torch-layout archive whose pickle names `os.system` (in the state dict and
+  at the top level) beside one tensor, as a malicious checkpoint would; it must stay opaque.
 - `bad_*.pth`: archives whose data.pkl is pickled here with torch's own globals and persistent
   ids but impossible sizes, strides or storages, to test that the reader refuses them.
 
@@ -213,6 +215,27 @@ def bad_fixtures(dest):
     crafted(dest / "bad_nesting.pth", b"\x80\x02" + b"(" * 300 + b".", {})  # 300 open MARKs
 
 
+class Hook:
+    """Pickles as a call of a placeholder global; `os_system` renames that global to os.system."""
+
+    def __reduce__(self):
+        return (Hook, ("touch /tmp/vitexport-pwned",))
+
+
+def os_system(dest):
+    """`os_system.pth`: a state dict beside values that name os.system (as a malicious pickle
+    would, to run a command when loaded), in the state dict and under the top level."""
+    six = np.arange(6, dtype=np.float32).tobytes()
+    state = {"model": {"w": FakeTensor(FakeStorage("0", 6), 0, (2, 3), (3, 1)), "hook": Hook()},
+             "callbacks": [Hook()]}
+    buf = io.BytesIO()
+    TorchPickler(buf, protocol=2).dump(state)
+    placeholder = f"c{Hook.__module__}\n{Hook.__qualname__}\n".encode()
+    pkl = buf.getvalue()
+    assert placeholder in pkl
+    crafted(dest / "os_system.pth", pkl.replace(placeholder, b"cos\nsystem\n"), {"0": six})
+
+
 def dino_tiny(dest):
     src = ROOT / "Tests/Fixtures/detector/dino-tiny.weights.safetensors"
     raw = src.read_bytes()
@@ -281,6 +304,7 @@ def main():
     big_endian(dest / "plain.pth", dest / "bigendian.pth")
     rewrite(dest / "plain.pth", dest / "compressed.pth", lambda n, d: d, zipfile.ZIP_DEFLATED)
     bad_fixtures(dest)
+    os_system(dest)
     dino_tiny(dest)
     release = dinov2_release_tiny()
     save(release, dest / "dinov2-release-tiny.pth", release)  # as dinov2_vits14_pretrain.pth

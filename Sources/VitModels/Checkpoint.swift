@@ -27,17 +27,19 @@ public struct CheckpointBindingError: ProblemListing, Equatable {
     public var misshaped: [Misshaped]
     /// A hint about the likely cause (a prefix no key starts with).
     public var note: String? = nil
+    /// Requested keys the checkpoint holds as something other than a readable tensor, with
+    /// why (an opaque pickle global, an unsupported dtype).
+    public var unreadable: [String] = []
 
     public func description(limit: Int?) -> String {
-        var head = ["\(source): checkpoint does not match the model (\(missing.count) missing, \(unexpected.count) unexpected, \(misshaped.count) misshaped)"]
+        let unreadableCount = unreadable.isEmpty ? "" : ", \(unreadable.count) unreadable"
+        var head = ["\(source): checkpoint does not match the model (\(missing.count) missing, \(unexpected.count) unexpected, \(misshaped.count) misshaped\(unreadableCount))"]
         if let note { head.append("  note: \(note)") }
         var lines: [String] = []
         for k in missing { lines.append("  missing:    \(k)") }
         for k in unexpected { lines.append("  unexpected: \(k)") }
-        for m in misshaped {
-            let dtype = m.foundDType.isFloatingPoint ? "" : " (\(m.foundDType.rawValue), not a float type)"
-            lines.append("  misshaped:  \(m.key): model needs \(m.expected), checkpoint has \(m.found)\(dtype)")
-        }
+        for m in misshaped { lines.append("  misshaped:  \(m.line)") }
+        for u in unreadable { lines.append("  unreadable: \(u)") }
         return (head + ProblemList.abbreviated(lines, limit: limit)).joined(separator: "\n")
     }
 }
@@ -62,11 +64,7 @@ public final class CheckpointParameters: StrictParameterSource {
     /// Whether the original DINOv2 layout was detected and converted.
     public let convertedFromOriginalDINOv2: Bool
 
-    private var requested: Set<String> = []
-    private var missing: [String] = []
-    private var misshaped: [CheckpointBindingError.Misshaped] = []
-    private var unusedKeys: Set<String> = []
-    private var unusedPrefixes: [String] = []
+    private var requests = ParameterRequests()
 
     /// Binds against `tensors` (checkpoint key → tensor, any float dtype).
     public convenience init(tensors checkpoint: [String: Tensor], prefix: String = "", source: String = "checkpoint") {
@@ -101,33 +99,75 @@ public final class CheckpointParameters: StrictParameterSource {
     }
 
     public func tensor(for key: String, shape: [Int], initializer: ParameterInit) throws -> Tensor {
-        requested.insert(key)
-        guard let t = tensors[key] else {
-            missing.append(prefix + key)
-            return Tensor.zeros(.float32, shape)
-        }
-        guard t.shape == shape, t.dtype.isFloatingPoint else {
-            misshaped.append(.init(key: prefix + key, expected: shape, found: t.shape, foundDType: t.dtype))
-            return Tensor.zeros(.float32, shape)
-        }
+        requests.record(key, shape)
+        guard let t = tensors[key], t.shape == shape, t.dtype.isFloatingPoint else { return Tensor.zeros(.float32, shape) }
         return try float32(t, name: prefix + key, path: source)
     }
 
-    public func permitUnused(keys: [String], prefixes: [String]) {
+    public func permitUnused(keys: [String], prefixes: [String]) { requests.permitUnused(keys: keys, prefixes: prefixes) }
+
+    public func verifyBinding() throws {
+        let available = tensors.mapValues { CheckpointEntryShape(shape: $0.shape, dtype: $0.dtype) }
+        if let error = requests.bindingProblems(available: available, prefix: prefix, ignoredOutsidePrefix: ignoredOutsidePrefix, source: source) {
+            throw error
+        }
+    }
+}
+
+/// A checkpoint entry as binding sees it: its shape and dtype, or why it cannot be read.
+public struct CheckpointEntryShape: Sendable, Equatable {
+    public var shape: [Int]
+    /// nil when the entry is not a readable tensor (`problem` says why).
+    public var dtype: DType?
+    public var problem: String?
+    public init(shape: [Int], dtype: DType?, problem: String? = nil) { self.shape = shape; self.dtype = dtype; self.problem = problem }
+}
+
+/// What a model asked a strict parameter source for while it was traced: parameter keys with
+/// their shapes (in request order) and the checkpoint keys it declared unused. The one
+/// implementation of strict binding's rules, used by `CheckpointParameters` after a real trace
+/// and by `dryRunBinding` against a checkpoint's shapes alone.
+public struct ParameterRequests: Sendable {
+    /// Requested keys (model keys, no prefix) and shapes, in request order.
+    public private(set) var shapes: [(key: String, shape: [Int])] = []
+    private var requested: Set<String> = []
+    public private(set) var unusedKeys: Set<String> = []
+    public private(set) var unusedPrefixes: [String] = []
+
+    public init() {}
+
+    mutating func record(_ key: String, _ shape: [Int]) {
+        if requested.insert(key).inserted { shapes.append((key, shape)) }
+    }
+
+    mutating func permitUnused(keys: [String], prefixes: [String]) {
         unusedKeys.formUnion(keys)
         unusedPrefixes.append(contentsOf: prefixes)
     }
 
-    public func verifyBinding() throws {
-        let unexpected = tensors.keys.filter { k in
+    /// Every way `available` (model key → entry, prefix already removed) fails the requests:
+    /// keys missing, entries of another shape or a non-float dtype, unreadable entries, and
+    /// entries nobody requested nor declared unused; nil when they bind strictly.
+    public func bindingProblems(available: [String: CheckpointEntryShape], prefix: String, ignoredOutsidePrefix: Int,
+                                source: String) -> CheckpointBindingError? {
+        var missing: [String] = [], misshaped: [CheckpointBindingError.Misshaped] = [], unreadable: [String] = []
+        for (key, shape) in shapes {
+            guard let entry = available[key] else { missing.append(prefix + key); continue }
+            guard let dtype = entry.dtype else { unreadable.append("\(prefix + key): \(entry.problem ?? "not a tensor")"); continue }
+            if entry.shape != shape || !dtype.isFloatingPoint {
+                misshaped.append(.init(key: prefix + key, expected: shape, found: entry.shape, foundDType: dtype))
+            }
+        }
+        let unexpected = available.keys.filter { k in
             !requested.contains(k) && !unusedKeys.contains(k) && !unusedPrefixes.contains(where: { k.hasPrefix($0) })
         }.sorted().map { prefix + $0 }
-        guard missing.isEmpty, unexpected.isEmpty, misshaped.isEmpty else {
-            let note = tensors.isEmpty && ignoredOutsidePrefix > 0
+        guard missing.isEmpty, unexpected.isEmpty, misshaped.isEmpty, unreadable.isEmpty else {
+            let note = available.isEmpty && ignoredOutsidePrefix > 0
                 ? "no checkpoint key starts with the prefix \"\(prefix)\" (\(ignoredOutsidePrefix) keys outside it were ignored)" : nil
-            throw CheckpointBindingError(source: source, missing: missing.sorted(), unexpected: unexpected,
-                                         misshaped: misshaped.sorted { $0.key < $1.key }, note: note)
+            return CheckpointBindingError(source: source, missing: missing.sorted(), unexpected: unexpected,
+                                          misshaped: misshaped.sorted { $0.key < $1.key }, note: note, unreadable: unreadable.sorted())
         }
+        return nil
     }
 }
 

@@ -14,21 +14,34 @@ import VitIR
 /// Tensors whose shapes do not allow the register conversion are left as they are, so strict
 /// binding reports them.
 public func convertOriginalDINOv2(_ tensors: [String: Tensor]) -> [String: Tensor] {
-    var out: [String: Tensor] = [:]
-    var rest = tensors
-    rest["mask_token"] = nil
-    if let registers = rest["register_tokens"], let cls = rest["cls_token"], let pos = rest["pos_embed"],
-       cls.shape.count == 3, pos.shape.count == 3, cls.shape[0] == 1, cls.shape[1] == 1, pos.shape[0] == 1,
-       pos.shape[1] >= 1, pos.shape[2] == cls.shape[2], cls.dtype.isFloatingPoint, pos.dtype.isFloatingPoint {
+    convertOriginalDINOv2Layout(tensors, shape: \.shape, isFloat: \.dtype.isFloatingPoint) { cls, pos in
         let d = cls.shape[2]
         let posValues = pos.floats
         let clsValues = cls.floats
-        out["reg_token"] = registers
-        out["cls_token"] = Tensor((0..<d).map { clsValues[$0] + posValues[$0] }, shape: [1, 1, d])
-        out["pos_embed"] = Tensor(Array(posValues[d...]), shape: [1, pos.shape[1] - 1, d])
-        rest["register_tokens"] = nil
-        rest["cls_token"] = nil
-        rest["pos_embed"] = nil
+        return (Tensor((0..<d).map { clsValues[$0] + posValues[$0] }, shape: [1, 1, d]),
+                Tensor(Array(posValues[d...]), shape: [1, pos.shape[1] - 1, d]))
+    }
+}
+
+/// `convertOriginalDINOv2` for entries of any kind (tensors, or shapes alone for a dry run):
+/// the same renames and the same conditions; `registers` makes the new cls token and position
+/// table from the original ones (shapes already checked).
+func convertOriginalDINOv2Layout<V>(_ entries: [String: V], shape: (V) -> [Int], isFloat: (V) -> Bool,
+                                    registers: (_ cls: V, _ pos: V) -> (cls: V, pos: V)) -> [String: V] {
+    var out: [String: V] = [:]
+    var rest = entries
+    rest["mask_token"] = nil
+    if let reg = rest["register_tokens"], let cls = rest["cls_token"], let pos = rest["pos_embed"] {
+        let (c, p) = (shape(cls), shape(pos))
+        if c.count == 3, p.count == 3, c[0] == 1, c[1] == 1, p[0] == 1, p[1] >= 1, p[2] == c[2], isFloat(cls), isFloat(pos) {
+            let converted = registers(cls, pos)
+            out["reg_token"] = reg
+            out["cls_token"] = converted.cls
+            out["pos_embed"] = converted.pos
+            rest["register_tokens"] = nil
+            rest["cls_token"] = nil
+            rest["pos_embed"] = nil
+        }
     }
     for (key, t) in rest {
         out[renamedOriginalMLPKey(key) ?? key] = t

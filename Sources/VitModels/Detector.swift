@@ -202,36 +202,49 @@ func postprocess(logits: SymbolicTensor, boxes: SymbolicTensor, count: Int,
 /// `pixel_std` [3, 1, 1]; they must equal the configuration's.
 private func checkPixelStatistics(_ m: ModelContext, _ d: DetectorConfig, source: String) throws {
     guard let checkpoint = m.parameters as? CheckpointParameters else { return }
+    let problems = pixelStatisticsProblems(d) { checkpoint.tensors[$0]?.floats }
+    if !problems.isEmpty { throw ConfigError(source: source, problems: problems) }
+}
+
+/// How the checkpoint's `pixel_mean`/`pixel_std` (`stored(key)`, nil when absent) differ from
+/// the configuration's, one line each; empty when they agree or are absent.
+public func pixelStatisticsProblems(_ d: DetectorConfig, stored: (String) -> [Float]?) -> [String] {
     var problems: [String] = []
     for (key, expected) in [("pixel_mean", d.pixelMean), ("pixel_std", d.pixelStd)] {
-        guard let stored = checkpoint.tensors[key] else { continue }
-        let values = stored.floats
+        guard let values = stored(key) else { continue }
         if values.count != expected.count || zip(values, expected).contains(where: { abs($0 - $1) > 1e-3 * max(1, abs($1)) }) {
             problems.append("detector.\(key): \(expected) differs from the checkpoint's \(key) \(values); set it to the checkpoint's values")
         }
     }
-    if !problems.isEmpty { throw ConfigError(source: source, problems: problems) }
+    return problems
 }
 
 /// Brings a detrex DINO state dict to the keys `traceDetector` requests: the heads detrex
 /// also stores as `transformer.decoder.class_embed.*`/`bbox_embed.*` (the same modules) are
 /// read from whichever copy exists; when both do, they must be equal.
 public func normalizedDetectorCheckpoint(_ tensors: [String: Tensor], source: String) throws -> [String: Tensor] {
-    var out = tensors
+    let (out, conflicts) = normalizedDetectorKeys(tensors) { $0.shape == $1.shape && $0.floats == $1.floats }
+    if !conflicts.isEmpty {
+        throw CheckpointBindingError(source: source, missing: [], unexpected: conflicts, misshaped: [])
+    }
+    return out
+}
+
+/// `normalizedDetectorCheckpoint` for entries of any kind: the renamed entries, and the copies
+/// that `same` finds unequal to their twin ("<key> differs from <twin>", sorted).
+func normalizedDetectorKeys<V>(_ entries: [String: V], same: (V, V) -> Bool) -> (entries: [String: V], conflicts: [String]) {
+    var out = entries
     var conflicts: [String] = []
-    for (key, t) in tensors where key.hasPrefix("transformer.decoder.class_embed.") || key.hasPrefix("transformer.decoder.bbox_embed.") {
+    for (key, t) in entries where key.hasPrefix("transformer.decoder.class_embed.") || key.hasPrefix("transformer.decoder.bbox_embed.") {
         let canonical = String(key.dropFirst("transformer.decoder.".count))
         out[key] = nil
-        if let twin = tensors[canonical] {
-            if twin.shape != t.shape || twin.floats != t.floats { conflicts.append("\(key) differs from \(canonical)") }
+        if let twin = entries[canonical] {
+            if !same(twin, t) { conflicts.append("\(key) differs from \(canonical)") }
         } else {
             out[canonical] = t
         }
     }
-    if !conflicts.isEmpty {
-        throw CheckpointBindingError(source: source, missing: [], unexpected: conflicts.sorted(), misshaped: [])
-    }
-    return out
+    return (out, conflicts.sorted())
 }
 
 /// Strict parameters for `traceDetector` from a detrex DINO checkpoint (safetensors or a

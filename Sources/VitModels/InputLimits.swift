@@ -2,6 +2,7 @@
 /// within these; a file past one is refused with a message naming the file and the limit.
 /// Tensor sizes and planned memory are bounded by `MemoryBudget` (VitIR, `--max-memory`), and
 /// arithmetic on numbers from files by `Checked`.
+/// Image files (`detect`'s photos) are bounded by `ImageLimits` in VitImage.
 public enum InputLimits {
     // MARK: Configurations
 

@@ -51,6 +51,8 @@ public protocol CheckpointFile {
     var names: [String] { get }
     /// The tensor `name` in its stored dtype (float16/bfloat16 are widened when bound).
     func tensor(named name: String) throws -> Tensor
+    /// The shape and dtype of entry `name` without reading its data (nil: no such entry).
+    func entryShape(named name: String) -> CheckpointEntryShape?
 }
 
 extension SafetensorsFile: CheckpointFile {}
@@ -70,6 +72,9 @@ public struct TorchCheckpoint: CheckpointFile, Sendable {
     let refs: [String: TorchTensorRef]
     /// State-dict keys whose value is not a readable tensor, with why.
     let unreadable: [String: String]
+    /// Values anywhere in the checkpoint that the reader left opaque (globals outside the
+    /// allow-list), with where they are; the first `OpaqueObject.listLimit`.
+    public let opaqueObjects: [OpaqueObject]
     let budget: MemoryBudget
 
     /// Reads the checkpoint at `path`; `weightsKey` names the top-level key holding the state
@@ -98,6 +103,7 @@ public struct TorchCheckpoint: CheckpointFile, Sendable {
             throw CheckpointReadError(path: path, "\(folder)data.pkl at byte \(error.offset): \(error.message)")
         }
         if case .dict(let d) = top { topLevelKeys = d.stringKeys } else { topLevelKeys = [] }
+        opaqueObjects = OpaqueObject.find(in: top)
         let (stateDict, layout) = try Self.detectStateDict(top, weightsKey: weightsKey, path: path)
         self.layout = layout
         var refs: [String: TorchTensorRef] = [:]

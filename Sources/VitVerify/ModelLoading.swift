@@ -43,9 +43,13 @@ public struct TraceSettings: Sendable {
     /// Images per run: the leading extent of every graph input and output
     /// (1…`InputLimits.maxBatch`).
     public var batch: Int
+    /// Called as each phase starts ("reading weights", "tracing", "folding"), for progress
+    /// display and timing.
+    public var onPhase: (@Sendable (String) -> Void)?
 
-    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), batch: Int = 1) {
-        self.stages = stages; self.passes = passes; self.batch = batch
+    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), batch: Int = 1,
+                onPhase: (@Sendable (String) -> Void)? = nil) {
+        self.stages = stages; self.passes = passes; self.batch = batch; self.onPhase = onPhase
     }
 }
 
@@ -77,6 +81,7 @@ public struct ModelLoadError: ProblemListing, @unchecked Sendable {
 public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSettings()) throws(ModelLoadError) -> LoadedModel {
     let config = try loadConfig(request.model)
     let parameters = try request.weights.map { (weights: String) throws(ModelLoadError) -> ParameterSource in
+        settings.onPhase?("reading weights")
         do {
             return try checkpointParameters(for: config, path: weights, weightsKey: request.weightsKey,
                                             prefix: request.weightsPrefix, budget: request.budget)
@@ -85,6 +90,7 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
         }
     }
     var graph: Graph
+    settings.onPhase?("tracing")
     do {
         if config.architecture == .detector && settings.stages != .none {
             graph = try traceDetectorModel(config, parameters: parameters,
@@ -99,6 +105,7 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
         throw ModelLoadError(error)
     }
     let traced = graph.nodes.count
+    if settings.passes != nil { settings.onPhase?("folding") }
     do {
         if let passes = settings.passes { _ = try optimize(&graph, options: passes) }
         if config.architecture == .detector && settings.stages != .none {

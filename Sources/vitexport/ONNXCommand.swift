@@ -56,42 +56,126 @@ struct ONNXCommand: ParsableCommand {
         }
     }
 
+    @Flag(help: "Print the summary as JSON on standard output: nodes per stage, parameters, the file's path, size and sha256, the checker's result, weights and time per phase.")
+    var json = false
+
     func run() throws {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let progress = PhaseProgress()
+        // A failure ends the phase line before the error is printed.
+        defer { progress.end() }
         let requested = try model.loadConfig()
         if debugOutputs && requested.architecture != .detector {
             throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")
         }
         let settings = TraceSettings(stages: debugOutputs ? .outputs : .marked,
-                                     passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)), batch: model.batchSize)
+                                     passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
+                                     batch: model.batchSize, onPhase: progress.reporter)
         let (loaded, dynamic) = dynamicBatch ? try model.loadDynamicBatch(settings) : (try model.load(settings), nil)
-        let (config, graph, traced, folded) = (loaded.config, loaded.graph, loaded.tracedNodeCount, loaded.graph.nodes.count)
-        let path = output ?? "\(config.name).onnx"
+        let batch = dynamic.map { "dynamic:\($0.symbol)" } ?? model.batch.map(String.init)
+        let path = output ?? "\(loaded.config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,
-                                    extraMetadata: try exportMetadata(config, weights: model.weights, batch: dynamic == nil ? model.batch.map(String.init) : "dynamic"),
+                                    extraMetadata: try exportMetadata(loaded.config, weights: model.weights, batch: batch),
                                     runChecker: !noCheck, dynamicBatch: dynamic)
+        progress.begin(noCheck ? "lowering and writing" : "lowering, checking and writing")
         let report: ExportReport
-        do { report = try writeModel(graph, to: path, options: options) } catch let error as ExportError {
+        do { report = try writeModel(loaded.graph, to: path, options: options) } catch let error as ExportError {
             throw CLIError("export failed: \(error)")
         }
-        let seconds = (clock.now - start) / .seconds(1)
-        print("wrote \(report.path) (\(report.bytes) bytes\(report.externalDataPath.map { ", external data \($0)" } ?? ""))")
-        print("  opset \(report.opset), IR \(report.irVersion); nodes: traced \(traced) → folded \(folded) → exported \(report.nodeCount)")
-        print("  libonnx checker: \(report.checker)")
-        if let dynamic { print("  batch: symbolic '\(dynamic.symbol)' (traced at \(dynamic.batch) and \(dynamic.twinBatch), shapes checked to differ only by the batch)") }
-        if model.weights == nil {
-            print("  weights: seeded random values (seed \(config.seed)), not a trained model; bind a checkpoint with --weights")
+        if json { progress.begin("hashing") }
+        var summary = try ExportSummary(loaded, report: report, weights: model.weights, hash: json, progress: progress)
+        summary.batch = batch
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            print(summary.text, terminator: "")
         }
-        print("  time: \(String(format: "%.2f", seconds)) s")
+    }
+}
+
+/// What `onnx` reports: the text summary, or `--json`'s object.
+struct ExportSummary: Encodable {
+    struct File: Encodable {
+        var path: String
+        var bytes: Int
+        /// Lowercase hex; computed for --json only (it reads the whole file back).
+        var sha256: String?
+    }
+    struct Nodes: Encodable { var traced, folded, exported: Int }
+    struct Phase: Encodable { var name: String; var seconds: Double }
+    struct Weights: Encodable {
+        /// "seeded" or "checkpoint".
+        var kind: String
+        var seed: UInt64?
+        var path: String?
+        var notice: String?
+    }
+    var model: String
+    var file: File
+    var externalData: File?
+    var opset: Int
+    var irVersion: Int
+    var nodes: Nodes
+    /// Elements of the folded graph's initializers: the model's weights and folded constants
+    /// (the file may add a few small constants of the opset's lowering).
+    var parameters: Int
+    /// "passed" or "skipped".
+    var checker: String
+    var checkerDetail: String
+    /// The batch when not the default 1: a number, or `dynamic:<symbol>`.
+    var batch: String?
+    var weights: Weights
+    var phases: [Phase]
+    var seconds: Double
+
+    init(_ loaded: LoadedModel, report: ExportReport, weights: String?, hash: Bool, progress: PhaseProgress) throws {
+        model = loaded.config.name
+        file = try Self.file(report.path, hash: hash)
+        externalData = try report.externalDataPath.map { try Self.file($0, hash: hash) }
+        progress.end()
+        (opset, irVersion) = (report.opset, report.irVersion)
+        nodes = Nodes(traced: loaded.tracedNodeCount, folded: loaded.graph.nodes.count, exported: report.nodeCount)
+        parameters = loaded.graph.parameterStats.count
+        switch report.checker {
+        case .passed: checker = "passed"
+        case .skipped: checker = "skipped"
+        }
+        checkerDetail = report.checker.description
+        self.weights = weights.map { Weights(kind: "checkpoint", path: $0) }
+            ?? Weights(kind: "seeded", seed: loaded.config.seed, notice: seededWeightsNotice(seed: loaded.config.seed))
+        phases = progress.phases.map { Phase(name: $0.name, seconds: $0.seconds) }
+        seconds = phases.reduce(0) { $0 + $1.seconds }
+    }
+
+    /// The written file's size and (with `hash`) SHA-256, read back from disk.
+    static func file(_ path: String, hash: Bool) throws -> File {
+        let storage: TensorStorage
+        do { storage = try TensorStorage.map(path: path) } catch { throw CLIError("cannot read back \(path): \(error)") }
+        let bytes = UnsafeRawBufferPointer(start: storage.base, count: storage.byteCount)
+        return File(path: path, bytes: storage.byteCount, sha256: hash ? SHA256.hex(bytes) : nil)
+    }
+
+    var text: String {
+        var lines = ["wrote \(file.path) (\(file.bytes + (externalData?.bytes ?? 0)) bytes\(externalData.map { ", external data \($0.path)" } ?? ""))"]
+        lines.append("  opset \(opset), IR \(irVersion); nodes: traced \(nodes.traced) → folded \(nodes.folded) → exported \(nodes.exported)")
+        lines.append("  libonnx checker: \(checkerDetail)")
+        if let batch {
+            lines.append(batch.hasPrefix("dynamic:")
+                ? "  batch: symbolic '\(batch.dropFirst("dynamic:".count))' (traced at 2 and 3, shapes checked to differ only by the batch)"
+                : "  batch: \(batch)")
+        }
+        if let notice = weights.notice { lines.append("  " + notice) }
+        lines.append("  time: \(String(format: "%.2f", seconds)) s (" + phases.map { "\($0.name) \(String(format: "%.2f", $0.seconds))" }.joined(separator: ", ") + ")")
+        return lines.joined(separator: "\n") + "\n"
     }
 }
 
 /// Provenance recorded in the file's `metadata_props` beside the graph's own (model name,
 /// config fingerprint, image size, weights kind): the tool version, the weights file and its
 /// FNV-1a hash, how the backbone's patch embedding was resampled, and the batch when it is
-/// not the default 1 (a number, or `dynamic`).
+/// not the default 1 (a number, or `dynamic:<symbol>`).
 func exportMetadata(_ config: ModelConfig, weights: String?, batch: String? = nil) throws -> [String: String] {
     var meta = ["vitexport.version": vitexportVersion]
     if let batch { meta["vitexport.batch"] = batch }

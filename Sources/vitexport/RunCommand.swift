@@ -78,11 +78,15 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        let graph = try loadGraph(model: model, onnx: onnx, io: io)
+        let progress = PhaseProgress()
+        defer { progress.end() }
+        let graph = try loadGraph(model: model, onnx: onnx, io: io, progress: progress)
+        if let notice = seededWeightsNotice(graph) { print(notice) }
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
         let budget = try model.budget
         let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget)
+        progress.begin("running")
         for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: Interpreter.Options(checkFinite: checkFinite, budget: budget)) }
         let clock = ContinuousClock()
         var times: [Double] = []
@@ -94,6 +98,7 @@ struct RunCommand: ParsableCommand {
             times.append((clock.now - start) / .seconds(1))
             for (op, s) in result.profile { opSeconds[op, default: 0] += s }
         }
+        progress.end()
         let seconds = times.sorted()[times.count / 2]
         let (outputs, dropped): ([String: Tensor], Int)
         do { (outputs, dropped) = try postProcess(result.outputs, PostProcessing(dropEmptyBoxes: dropEmpty)) } catch {
@@ -146,27 +151,30 @@ func printDetections(_ outputs: [String: Tensor], first count: Int) {
 
 /// Traces and folds `--model` at `--batch`, or imports the ONNX file when one is given, its
 /// symbolic dimensions (a dynamic-batch export's `batch`) bound from the shapes of the
-/// `--input` files, else from `--batch`.
-func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions) throws -> Graph {
+/// `--input` files (`io`), else from `--batch`; its phases shown by `progress`.
+func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions? = nil,
+               progress: PhaseProgress = PhaseProgress()) throws -> Graph {
+    defer { progress.end() }
     if let onnx {
+        progress.begin("reading \(onnx)")
         do {
-            let shapes = try io.inputs.fileTensors().mapValues(\.shape)
+            let shapes = try io?.inputs.fileTensors().mapValues(\.shape) ?? [:]
             return try importBindingDimensions(path: onnx, shapes: shapes, batch: model.batch)
         } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none, batch: model.batchSize)).graph
+    return try model.load(TraceSettings(stages: .none, batch: model.batchSize, onPhase: progress.reporter)).graph
 }
 
-/// `--save DIR` must name a directory (existing, or to be made in an existing one).
-func checkSaveDirectory(_ path: String) throws {
+/// `--save DIR` (or `flag`) must name a directory (existing, or to be made in an existing one).
+func checkSaveDirectory(_ path: String, flag: String = "--save") throws {
     var st = stat()
     if stat(path, &st) == 0 {
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw flagError("--save \(path): is a file; give a directory") }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw flagError("\(flag) \(path): is a file; give a directory") }
         return
     }
     let parent = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
     guard stat(parent.isEmpty ? "/" : parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-        throw flagError("--save \(path): the directory '\(parent)' does not exist")
+        throw flagError("\(flag) \(path): the directory '\(parent)' does not exist")
     }
 }
 

@@ -56,8 +56,9 @@ struct VerifyCommand: ParsableCommand {
         let request = VerifyRequest(model: try model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
                                     tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance),
                                     batch: model.batchSize)
+        if model.weights == nil { print(seededWeightsNotice(seed: try model.loadConfig().seed)) }
         let report: VerifyReport
-        do { report = try verifyModel(request) } catch { throw CLIError(error) }
+        do { report = try PhaseProgress().phase("tracing, exporting and running both") { try verifyModel(request) } } catch { throw CLIError(error) }
         print(report.table)
         guard report.passed else { throw CLIError("verification failed: first difference at \(report.firstFailure ?? "?")") }
         print("verified" + (report.teacherForced ? " (decoder teacher-forced with the traced model's proposals)" : ""))

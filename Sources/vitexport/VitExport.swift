@@ -12,7 +12,8 @@ struct VitExport: ParsableCommand {
             of a configuration JSON file. Without a checkpoint, parameters are seeded random values.
             """,
         version: vitexportVersion,
-        subcommands: [ModelsCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self]
+        subcommands: [ModelsCommand.self, InspectCommand.self, DumpCommand.self, ONNXCommand.self, RunCommand.self, VerifyCommand.self,
+                      DetectCommand.self]
     )
 
     /// The process's allocator policy is chosen here, once, before the command runs: the
@@ -22,7 +23,7 @@ struct VitExport: ParsableCommand {
     static func main() {
         do {
             var command = try parseAsRoot()
-            if command is RunCommand || command is VerifyCommand { AllocatorPolicy.useLargeBlockReuse() }
+            if command is RunCommand || command is VerifyCommand || command is DetectCommand { AllocatorPolicy.useLargeBlockReuse() }
             try command.run()
         } catch {
             // Help and --version exit normally; every failure is its message alone (no usage

@@ -15,10 +15,13 @@ import SwiftProtobuf
 @testable import VitIR
 import VitInterp
 import VitONNX
+import VitImage
 
 /// Size of the largest run the ONNX target interprets (plan peak), and its graph size.
 let interpretBudget = MemoryBudget(bytes: 64 << 20)
 let interpretMaxNodes = 200
+/// Largest decoded photo the image target accepts (about 1.6 megapixels).
+let imageBudget = MemoryBudget(bytes: 16 << 20)
 
 let targets: [String: (Data) -> Void] = [
     "safetensors": { data in
@@ -46,6 +49,13 @@ let targets: [String: (Data) -> Void] = [
     },
     "npy": { data in
         _ = try? Tensor(npy: Array(data))
+    },
+    // Photos: sniffing, the EXIF parser, libjpeg-turbo/libpng through their wrappers, the
+    // orientation and a resize to a small model input. The budget keeps a decoded image small
+    // (a header claiming more is refused before decoding), so an input stays fast.
+    "image": { data in
+        guard let image = try? decodeImage(Array(data), path: "fuzz", budget: imageBudget) else { return }
+        _ = modelInput(image, height: 8, width: 12, keepAspect: data.count % 2 == 0)
     },
 ]
 
