@@ -37,6 +37,7 @@ struct DumpCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
 
     @Option(help: "Output format.")
     var format: DumpFormat = .text
@@ -71,13 +72,13 @@ struct DumpCommand: ParsableCommand {
             do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
         }
         if dynamicBatch && stage != .exported { throw ValidationError("--dynamic-batch needs --stage exported") }
-        if dynamicBatch && model.batch != nil {
+        if dynamicBatch && batching.batch != nil {
             throw ValidationError("--batch and --dynamic-batch exclude each other: give a static batch or a symbolic one")
         }
     }
 
     func run() throws {
-        let settings = TraceSettings(stages: .none, passes: stage == .traced ? nil : PassOptions(), batch: model.batchSize)
+        let settings = TraceSettings(stages: .none, passes: stage == .traced ? nil : PassOptions(), batch: batching.size)
         var graph: Graph
         if dynamicBatch {
             let (loaded, dynamic) = try model.loadDynamicBatch(settings)

@@ -27,11 +27,6 @@ struct ModelOptions: ParsableArguments {
     @Flag(help: "List every problem of a long list (missing checkpoint keys, configuration errors) instead of the first ten.")
     var verbose = false
 
-    @Option(parsing: .unconditional,
-            help: ArgumentHelp("Images per run: the leading dimension of every graph input and output, 1…\(InputLimits.maxBatch) (default 1). With --onnx, the extent of a dynamic-batch file's batch when no --input gives it.",
-                               valueName: "n"))
-    var batch: Int?
-
     @Option(help: ArgumentHelp("Prefix of the model's keys in --weights (e.g. backbone.net.timm_model.model.); keys outside it are ignored.",
                                valueName: "prefix"))
     var weightsPrefix: String?
@@ -39,12 +34,9 @@ struct ModelOptions: ParsableArguments {
     func validate() throws {
         if weightsPrefix != nil && weights == nil { throw ValidationError("--weights-prefix needs --weights") }
         if weightsKey != nil && weights == nil { throw ValidationError("--weights-key needs --weights") }
-        if let batch, let problem = InputLimits.batchProblem(batch) { throw ValidationError("--batch \(batch): \(problem)") }
         _ = try budget
     }
 
-    /// --batch, or 1.
-    var batchSize: Int { batch ?? 1 }
 
     /// --max-memory, or the default.
     var budget: MemoryBudget {
@@ -88,6 +80,22 @@ struct ModelOptions: ParsableArguments {
         let request = try self.request
         do { return try loadModel(request, settings: settings) } catch { throw CLIError(error) }
     }
+}
+
+/// `--batch N`: images per run of a traced model (onnx, run, verify, dump; a command that
+/// batches adds this group beside `ModelOptions`).
+struct BatchOptions: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Images per run: the leading dimension of every graph input and output, 1…\(InputLimits.maxBatch) (default 1). With --onnx, the extent of a dynamic-batch file's batch when no --input gives it.",
+                               valueName: "n"))
+    var batch: Int?
+
+    func validate() throws {
+        if let batch, let problem = InputLimits.batchProblem(batch) { throw ValidationError("--batch \(batch): \(problem)") }
+    }
+
+    /// --batch, or 1.
+    var size: Int { batch ?? 1 }
 }
 
 /// A failure reported to the user, exit code 1: one line, or a problem list shortened to ten

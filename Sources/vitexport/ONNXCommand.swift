@@ -21,6 +21,7 @@ struct ONNXCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
 
     @Option(name: .shortAndLong, help: "Output file (default: <model name>.onnx in the current directory).")
     var output: String?
@@ -48,7 +49,7 @@ struct ONNXCommand: ParsableCommand {
             throw ValidationError("--opset \(opset) is not supported; choose \(supportedOpsets.lowerBound)…\(supportedOpsets.upperBound)")
         }
         guard foldBudget >= 0 else { throw ValidationError("--fold-budget must be ≥ 0") }
-        if dynamicBatch && model.batch != nil {
+        if dynamicBatch && batching.batch != nil {
             throw ValidationError("--batch and --dynamic-batch exclude each other: give a static batch or a symbolic one")
         }
         if let output {
@@ -69,9 +70,9 @@ struct ONNXCommand: ParsableCommand {
         }
         let settings = TraceSettings(stages: debugOutputs ? .outputs : .marked,
                                      passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
-                                     batch: model.batchSize, onPhase: progress.reporter)
+                                     batch: batching.size, onPhase: progress.reporter)
         let (loaded, dynamic) = dynamicBatch ? try model.loadDynamicBatch(settings) : (try model.load(settings), nil)
-        let batch = dynamic.map { "dynamic:\($0.symbol)" } ?? model.batch.map(String.init)
+        let batch = dynamic.map { "dynamic:\($0.symbol)" } ?? batching.batch.map(String.init)
         let path = output ?? "\(loaded.config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,

@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
     @OptionGroup var io: GraphInputOptions
 
     @Option(help: "Run this ONNX file instead of tracing --model.")
@@ -80,7 +81,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let progress = PhaseProgress()
         defer { progress.end() }
-        let graph = try loadGraph(model: model, onnx: onnx, io: io, progress: progress)
+        let graph = try loadGraph(model: model, onnx: onnx, io: io, batch: batching.batch, progress: progress)
         if let notice = seededWeightsNotice(graph) { print(notice) }
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
@@ -152,17 +153,17 @@ func printDetections(_ outputs: [String: Tensor], first count: Int) {
 /// Traces and folds `--model` at `--batch`, or imports the ONNX file when one is given, its
 /// symbolic dimensions (a dynamic-batch export's `batch`) bound from the shapes of the
 /// `--input` files (`io`), else from `--batch`; its phases shown by `progress`.
-func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions? = nil,
+func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions? = nil, batch: Int? = nil,
                progress: PhaseProgress = PhaseProgress()) throws -> Graph {
     defer { progress.end() }
     if let onnx {
         progress.begin("reading \(onnx)")
         do {
             let shapes = try io?.inputs.fileTensors().mapValues(\.shape) ?? [:]
-            return try importBindingDimensions(path: onnx, shapes: shapes, batch: model.batch)
+            return try importBindingDimensions(path: onnx, shapes: shapes, batch: batch)
         } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none, batch: model.batchSize, onPhase: progress.reporter)).graph
+    return try model.load(TraceSettings(stages: .none, batch: batch ?? 1, onPhase: progress.reporter)).graph
 }
 
 /// `--save DIR` (or `flag`) must name a directory (existing, or to be made in an existing one).

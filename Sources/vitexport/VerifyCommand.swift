@@ -28,6 +28,7 @@ struct VerifyCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
     @OptionGroup var io: GraphInputOptions
 
     @Option(help: "The ONNX file to verify (default: export in memory).")
@@ -55,7 +56,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let request = VerifyRequest(model: try model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
                                     tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance),
-                                    batch: model.batchSize)
+                                    batch: batching.size)
         if model.weights == nil { print(seededWeightsNotice(seed: try model.loadConfig().seed)) }
         let report: VerifyReport
         do { report = try PhaseProgress().phase("tracing, exporting and running both") { try verifyModel(request) } } catch { throw CLIError(error) }
