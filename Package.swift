@@ -32,8 +32,10 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CCairo", pkgConfig: "cairo",
                        providers: [.apt(["libcairo2-dev"])]),
+        // oneDNN (dnnl_sgemm) and the OpenMP runtime it runs on, as a system library.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // The reference interpreter: one kernel per op.
-        .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS"]),
+        .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS", "CDNNL"]),
         // Graph passes (folding runs the interpreter's kernels).
         .target(name: "VitPasses", dependencies: ["VitIR", "VitInterp"]),
         // Model configurations, layers and model definitions.

@@ -105,6 +105,17 @@ for file in batch-static2 batch-dynamic; do
   limit 600 "$py" Tools/batch_runtimes.py "$work/$file.onnx" --io "$work/batch-io0" --io "$work/batch-io1" --strict
 done
 
+step "fp16 and mixed: onnx full_check at opsets 17-21; onnxruntime, OpenVINO and tract within the stated agreement"
+for precision in fp16 mixed; do
+  for opset in 17 18 19 20 21; do
+    limit 120 "$bin" onnx -m dino-tiny --precision "$precision" --opset "$opset" -o "$work/$precision-$opset.onnx" >/dev/null
+  done
+  limit 300 "$py" Tools/check_onnx.py "$work/$precision"-1[7-9].onnx "$work/$precision"-2[01].onnx
+  limit 300 "$bin" run -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --precision "$precision" --save "$work/runtimes-$precision-io" >/dev/null
+  limit 300 "$bin" onnx -m dino-tiny --weights Tests/Fixtures/detector/dino-tiny.weights.safetensors --precision "$precision" -o "$work/runtimes-$precision.onnx" >/dev/null
+  limit 600 "$py" Tools/runtimes.py "$work/runtimes-$precision.onnx" --io "$work/runtimes-$precision-io" --vitexport "$bin" --strict
+done
+
 step "DINOv2 backbone: onnxruntime on the exports vs timm's features (committed fixtures)"
 limit 900 "$py" Tools/dinov2_parity.py --vitexport "$bin" --workdir "$work/dinov2"
 

@@ -20,16 +20,22 @@ public struct Interpreter: Sendable {
     public struct Options: Sendable {
         /// Fail on the first node output holding NaN or ±Inf.
         public var checkFinite: Bool
-        /// Record the wall time spent per op name in `Result.profile`.
+        /// Record the wall time spent per op name in `Result.profile` and per scope in
+        /// `Result.scopeProfile`.
         public var profile: Bool
         /// A run whose largest value or planned peak (`plannedMemory`) exceeds this is refused
         /// before anything is allocated.
         public var budget: MemoryBudget
+        /// Run each linear layer's MatMul and bias Add as one GEMM (FastPaths/LinearBias.swift;
+        /// rounding class). Off with `checkFinite`, which checks every node's own output.
+        public var fuseLinearBias: Bool
 
-        public init(checkFinite: Bool = false, profile: Bool = false, budget: MemoryBudget = .physicalDefault) {
+        public init(checkFinite: Bool = false, profile: Bool = false, budget: MemoryBudget = .physicalDefault,
+                    fuseLinearBias: Bool = true) {
             self.checkFinite = checkFinite
             self.profile = profile
             self.budget = budget
+            self.fuseLinearBias = fuseLinearBias
         }
     }
 
@@ -63,6 +69,9 @@ public struct Interpreter: Sendable {
         public var peakBytes: Int
         /// Total seconds per ONNX op name; empty unless `Options.profile` is set.
         public var profile: [String: Double]
+        /// Total seconds per node scope (for a node without one, as in an imported ONNX file,
+        /// its name up to the last '.' or '/'); empty unless `Options.profile` is set.
+        public var scopeProfile: [String: Double] = [:]
         /// Values named in `Hooks.observe`, by name.
         public var observed: [String: Tensor] = [:]
 
@@ -77,10 +86,13 @@ public struct Interpreter: Sendable {
         try checkFeeds(feeds)
         let byName = try hookedValues(hooks)
         var state = RunState(graph: graph, hooks: hooks, hooked: byName)
+        if options.fuseLinearBias, !options.checkFinite {
+            state.fusion = linearBiasPlan(graph, excluded: Set(byName.keys))
+        }
         for id in graph.inputs { try state.define(id, feeds[graph.name(of: id)]!) }
         state.releaseUnused(graph.inputs)
         state.memory.notePeak()
-        for node in graph.nodes { try state.execute(node, options: options) }
+        for (i, node) in graph.nodes.enumerated() { try state.execute(node, index: i, options: options) }
         return try state.result()
     }
 
@@ -127,7 +139,10 @@ private struct RunState {
     var remaining: [Int]
     var memory: LiveMemory
     var profile: [String: Double] = [:]
+    var scopeProfile: [String: Double] = [:]
     var observed: [String: Tensor] = [:]
+    /// Linear layers run as one GEMM (empty unless `Options.fuseLinearBias`).
+    var fusion = LinearBiasPlan()
     let clock = ContinuousClock()
 
     init(graph: Graph, hooks: Interpreter.Hooks, hooked: [ValueID: String]) {
@@ -171,7 +186,7 @@ private struct RunState {
 
     /// Runs one node: gathers its inputs, evaluates, checks and binds its outputs, frees the
     /// values whose last use it was.
-    mutating func execute(_ node: Node, options: Interpreter.Options) throws(InterpreterError) {
+    mutating func execute(_ node: Node, index: Int, options: Interpreter.Options) throws(InterpreterError) {
         func fail(_ message: String, _ underlying: KernelError? = nil) -> InterpreterError {
             InterpreterError(site: .node(name: node.name, op: node.op.name, scope: node.scope, location: node.location),
                              message: message, underlying: underlying)
@@ -187,7 +202,14 @@ private struct RunState {
         let start = clock.now
         let outputs: [Tensor]
         do {
-            outputs = try evaluate(node.op, inputs)
+            if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
+                outputs = [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
+            } else if fusion.passThroughAdds.contains(index) {
+                // The MatMul operand already holds the sum; the bias is the other operand.
+                outputs = [graph.initializers[node.inputs[0]] == nil ? inputs[0] : inputs[1]]
+            } else {
+                outputs = try evaluate(node.op, inputs)
+            }
         } catch let error as KernelError {
             throw fail(error.description, error)
         } catch {
@@ -195,7 +217,9 @@ private struct RunState {
         }
         if options.profile {
             let d = (clock.now - start).components
-            profile[node.op.name, default: 0] += Double(d.seconds) + Double(d.attoseconds) * 1e-18
+            let seconds = Double(d.seconds) + Double(d.attoseconds) * 1e-18
+            profile[node.op.name, default: 0] += seconds
+            scopeProfile[profileScope(node), default: 0] += seconds
         }
 
         guard outputs.count == node.outputs.count else {
@@ -236,8 +260,16 @@ private struct RunState {
             names.append(name)
         }
         return Interpreter.Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: profile,
-                                  observed: observed)
+                                  scopeProfile: scopeProfile, observed: observed)
     }
+}
+
+/// The scope a node's time is profiled under: its scope, or its name up to the last '.' or
+/// '/' when it has none.
+private func profileScope(_ node: Node) -> String {
+    guard node.scope.isEmpty else { return node.scope }
+    guard let cut = node.name.lastIndex(where: { $0 == "." || $0 == "/" }) else { return "" }
+    return String(node.name[..<cut])
 }
 
 /// True when `t` has `declared`'s dtype and rank and every fixed dimension matches.

@@ -46,10 +46,15 @@ public struct TraceSettings: Sendable {
     /// Called as each phase starts ("reading weights", "tracing", "folding"), for progress
     /// display and timing.
     public var onPhase: (@Sendable (String) -> Void)?
+    /// The precision the graph is converted to after the passes (`convertPrecision`).
+    public var precision: Precision
+    /// The regions `Precision.mixed` keeps in float32.
+    public var policy: MixedPolicy
 
     public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), batch: Int = 1,
-                onPhase: (@Sendable (String) -> Void)? = nil) {
-        self.stages = stages; self.passes = passes; self.batch = batch; self.onPhase = onPhase
+                precision: Precision = .fp32, policy: MixedPolicy = .standard, onPhase: (@Sendable (String) -> Void)? = nil) {
+        self.stages = stages; self.passes = passes; self.batch = batch; self.precision = precision; self.policy = policy
+        self.onPhase = onPhase
     }
 }
 
@@ -77,7 +82,8 @@ public struct ModelLoadError: ProblemListing, @unchecked Sendable {
 /// The one entry point for tracing a model: loads the configuration `request.model`, binds
 /// `request.weights` strictly (detectors read detrex state dicts, see
 /// `checkpointParameters`), traces, runs the pass pipeline and, for a detector, records its
-/// stages per `settings.stages`. Every failure is a `ModelLoadError`.
+/// stages per `settings.stages`, then converts it to `settings.precision`. Every failure is a
+/// `ModelLoadError`.
 public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSettings()) throws(ModelLoadError) -> LoadedModel {
     let config = try loadConfig(request.model)
     let parameters = try request.weights.map { (weights: String) throws(ModelLoadError) -> ParameterSource in
@@ -111,6 +117,7 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
         if config.architecture == .detector && settings.stages != .none {
             try recordStages(&graph, keepOutputs: settings.stages == .outputs, passes: settings.passes)
         }
+        try convertPrecision(&graph, to: settings.precision, policy: settings.policy)
     } catch {
         throw ModelLoadError("optimizing \(config.name) failed: \(error)")
     }

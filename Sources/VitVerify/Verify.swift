@@ -230,6 +230,13 @@ func detectionSets(_ result: Interpreter.Result, indices: Tensor?, side: String)
     }
 }
 
+/// The detections of a result for one image (a precision report compares batch-1 runs).
+func detectionSet(_ result: Interpreter.Result, indices: Tensor?, side: String) throws(VerifyError) -> DetectionSet {
+    let sets = try detectionSets(result, indices: indices, side: side)
+    guard sets.count == 1 else { throw VerifyError("the \(side) has a batch of \(sets.count) images; this comparison takes one") }
+    return sets[0]
+}
+
 /// Rows of a [B, …] tensor's elements, one per image (a batch of images is judged image by
 /// image: each has its own top-k).
 func imageRows<T>(_ values: [T], images: Int) -> [[T]] {

@@ -32,6 +32,7 @@ struct DetectCommand: ParsableCommand {
     var out: String
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(help: ArgumentHelp("Run this ONNX detector file instead of tracing --model.", valueName: "file"))
     var onnx: String?
@@ -51,6 +52,9 @@ struct DetectCommand: ParsableCommand {
         if let top, top < 1 { throw flagError("--top \(top): expected a number ≥ 1") }
         if onnx != nil, model.weights != nil {
             throw flagError("--weights binds a traced model and would be ignored with --onnx; give one of them")
+        }
+        if onnx != nil, precision.precision != .fp32 {
+            throw flagError("--precision converts a traced model; an ONNX file runs in the precision it was exported in")
         }
         try checkSaveDirectory(out, flag: "--out")
         _ = try outputStems()
@@ -120,7 +124,7 @@ struct DetectCommand: ParsableCommand {
                 throw CLIError("detect needs a detector; \(config.name) is \(config.architecture.rawValue)")
             }
         }
-        let graph = try loadGraph(model: model, onnx: onnx)
+        let graph = try loadGraph(model: model, onnx: onnx, progress: PhaseProgress(), precision: precision)
         guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
               let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3,
               Set(["boxes", "scores", "labels"]).isSubset(of: graph.outputs.map { graph.name(of: $0) }) else {

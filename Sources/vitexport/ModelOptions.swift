@@ -1,6 +1,7 @@
 import ArgumentParser
 import ModelZoo
 import VitIR
+import VitInterp
 import VitModels
 import VitONNX
 import VitVerify
@@ -30,6 +31,8 @@ struct ModelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Prefix of the model's keys in --weights (e.g. backbone.net.timm_model.model.); keys outside it are ignored.",
                                valueName: "prefix"))
     var weightsPrefix: String?
+
+    @OptionGroup var compute: ComputeOptions
 
     func validate() throws {
         if weightsPrefix != nil && weights == nil { throw ValidationError("--weights-prefix needs --weights") }
@@ -96,6 +99,38 @@ struct BatchOptions: ParsableArguments {
 
     /// --batch, or 1.
     var size: Int { batch ?? 1 }
+}
+
+/// How kernels compute (threads, GEMM library): process-wide settings, applied once by
+/// `VitExport.main` before the command runs, for interpreting and for folding alike.
+struct ComputeOptions: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Threads for every parallel loop of the interpreter and the BLAS (default: the number of cores).",
+                               valueName: "n"))
+    var threads: Int = Threading.coreCount
+
+    @Option(help: ArgumentHelp("Library for float matrix products: onednn (default) or openblas.", valueName: "library"))
+    var gemm: String = GEMMBackend.oneDNN.rawValue
+
+    func validate() throws {
+        guard (1...Threading.maximum).contains(threads) else {
+            throw flagError("--threads \(threads): expected a number from 1 to \(Threading.maximum)")
+        }
+        guard GEMMBackend(rawValue: gemm) != nil else {
+            throw flagError("--gemm \(gemm): expected one of \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// Sets the process-wide thread limit and GEMM library.
+    func apply() {
+        Threading.setLimit(threads)
+        GEMMBackend.select(GEMMBackend(rawValue: gemm) ?? .oneDNN)
+    }
+}
+
+/// A command whose kernels `ComputeOptions` governs.
+protocol ComputeCommand {
+    var model: ModelOptions { get }
 }
 
 /// A failure reported to the user, exit code 1: one line, or a problem list shortened to ten

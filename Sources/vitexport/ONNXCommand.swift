@@ -22,6 +22,7 @@ struct ONNXCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var batching: BatchOptions
+    @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .shortAndLong, help: "Output file (default: <model name>.onnx in the current directory).")
     var output: String?
@@ -70,7 +71,8 @@ struct ONNXCommand: ParsableCommand {
         }
         let settings = TraceSettings(stages: debugOutputs ? .outputs : .marked,
                                      passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
-                                     batch: batching.size, onPhase: progress.reporter)
+                                     batch: batching.size, precision: precision.precision, policy: try precision.policy,
+                                     onPhase: progress.reporter)
         let (loaded, dynamic) = dynamicBatch ? try model.loadDynamicBatch(settings) : (try model.load(settings), nil)
         let batch = dynamic.map { "dynamic:\($0.symbol)" } ?? batching.batch.map(String.init)
         let path = output ?? "\(loaded.config.name).onnx"
@@ -114,6 +116,8 @@ struct ExportSummary: Encodable {
         var notice: String?
     }
     var model: String
+    /// fp32, fp16 or mixed (graph inputs and outputs stay float32).
+    var precision: String
     var file: File
     var externalData: File?
     var opset: Int
@@ -133,6 +137,7 @@ struct ExportSummary: Encodable {
 
     init(_ loaded: LoadedModel, report: ExportReport, weights: String?, hash: Bool, progress: PhaseProgress) throws {
         model = loaded.config.name
+        precision = loaded.graph.metadata[precisionMetadataKey] ?? Precision.fp32.rawValue
         file = try Self.file(report.path, hash: hash)
         externalData = try report.externalDataPath.map { try Self.file($0, hash: hash) }
         progress.end()
@@ -167,6 +172,7 @@ struct ExportSummary: Encodable {
                 ? "  batch: symbolic '\(batch.dropFirst("dynamic:".count))' (traced at 2 and 3, shapes checked to differ only by the batch)"
                 : "  batch: \(batch)")
         }
+        if precision != Precision.fp32.rawValue { lines.append("  precision: \(precision) (graph inputs and outputs float32)") }
         if let notice = weights.notice { lines.append("  " + notice) }
         lines.append("  time: \(String(format: "%.2f", seconds)) s (" + phases.map { "\($0.name) \(String(format: "%.2f", $0.seconds))" }.joined(separator: ", ") + ")")
         return lines.joined(separator: "\n") + "\n"

@@ -42,6 +42,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var model: ModelOptions
     @OptionGroup var batching: BatchOptions
+    @OptionGroup var precision: PrecisionOptions
     @OptionGroup var io: GraphInputOptions
 
     @Option(help: "Run this ONNX file instead of tracing --model.")
@@ -53,8 +54,11 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Fail at the first node whose output holds NaN or ±Inf.")
     var checkFinite = false
 
-    @Flag(help: "Print the time spent per op (summed over the timed runs).")
+    @Flag(help: "Print the time spent per op and per top-level scope (averaged over the timed runs).")
     var profile = false
+
+    @Flag(help: "Run every node as its own kernel: no MatMul + bias Add fusion (the plain path, for comparison).")
+    var noFusion = false
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs; the median latency is reported.")
     var repeats: Int = 1
@@ -75,29 +79,36 @@ struct RunCommand: ParsableCommand {
         if onnx != nil, model.weights != nil {
             throw flagError("--weights binds a traced model and would be ignored with --onnx; give one of them")
         }
+        if onnx != nil, precision.precision != .fp32 {
+            throw flagError("--precision converts a traced model; an ONNX file runs in the precision it was exported in")
+        }
         if let save { try checkSaveDirectory(save) }
     }
 
     func run() throws {
         let progress = PhaseProgress()
         defer { progress.end() }
-        let graph = try loadGraph(model: model, onnx: onnx, io: io, batch: batching.batch, progress: progress)
+        let graph = try loadGraph(model: model, onnx: onnx, io: io, batch: batching.batch, progress: progress, precision: precision)
         if let notice = seededWeightsNotice(graph) { print(notice) }
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
         let budget = try model.budget
-        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget)
+        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget, fuseLinearBias: !noFusion)
+        var warm = options
+        warm.profile = false
+        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: warm) }
         progress.begin("running")
-        for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: Interpreter.Options(checkFinite: checkFinite, budget: budget)) }
         let clock = ContinuousClock()
-        var times: [Double] = []
+        var times: [Double] = [], cpuTimes: [Double] = []
         var result: Interpreter.Result!
-        var opSeconds: [String: Double] = [:]
+        var opSeconds: [String: Double] = [:], scopeSeconds: [String: Double] = [:]
         for _ in 0..<repeats {
-            let start = clock.now
+            let start = clock.now, cpuStart = processCPUSeconds()
             result = try interpreter.run(feeds: feeds, options: options)
             times.append((clock.now - start) / .seconds(1))
+            cpuTimes.append(processCPUSeconds() - cpuStart)
             for (op, s) in result.profile { opSeconds[op, default: 0] += s }
+            for (scope, s) in result.scopeProfile { scopeSeconds[scope, default: 0] += s }
         }
         progress.end()
         let seconds = times.sorted()[times.count / 2]
@@ -115,13 +126,9 @@ struct RunCommand: ParsableCommand {
         if detections > 0 { printDetections(outputs, first: detections) }
         let runs = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
         print("time \(String(format: "%.3f", seconds)) s (median of \(repeats): \(runs)), peak intermediate memory \(result.peakBytes) bytes")
-        if profile {
-            let total = times.reduce(0, +)
-            for (op, s) in opSeconds.sorted(by: { $0.value > $1.value }) {
-                let padded = op.padding(toLength: 22, withPad: " ", startingAt: 0)
-                print("  \(padded) " + String(format: "%8.3f s  %5.1f%%", s / Double(repeats), 100 * s / max(total, 1e-9)))
-            }
-        }
+        let cpu = cpuTimes.sorted()[cpuTimes.count / 2]
+        print("cpu time \(String(format: "%.3f", cpu)) s per run (median of \(repeats); all threads, time spent waiting for a core excluded)")
+        if profile { printProfile(ops: opSeconds, scopes: scopeSeconds, repeats: repeats, total: times.reduce(0, +)) }
         if let save {
             guard mkdir(save, 0o755) == 0 || errno == EEXIST else {
                 throw CLIError("--save \(save): cannot create the directory: \(String(cString: strerror(errno)))")
@@ -150,11 +157,12 @@ func printDetections(_ outputs: [String: Tensor], first count: Int) {
     }
 }
 
-/// Traces and folds `--model` at `--batch`, or imports the ONNX file when one is given, its
+/// Traces, folds and converts `--model` to `precision` at `--batch`, or imports the ONNX file
+/// when one is given, its
 /// symbolic dimensions (a dynamic-batch export's `batch`) bound from the shapes of the
 /// `--input` files (`io`), else from `--batch`; its phases shown by `progress`.
 func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions? = nil, batch: Int? = nil,
-               progress: PhaseProgress = PhaseProgress()) throws -> Graph {
+               progress: PhaseProgress = PhaseProgress(), precision: PrecisionOptions? = nil) throws -> Graph {
     defer { progress.end() }
     if let onnx {
         progress.begin("reading \(onnx)")
@@ -163,7 +171,8 @@ func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions? = nil,
             return try importBindingDimensions(path: onnx, shapes: shapes, batch: batch)
         } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none, batch: batch ?? 1, onPhase: progress.reporter)).graph
+    return try model.load(TraceSettings(stages: .none, batch: batch ?? 1, precision: precision?.precision ?? .fp32,
+                                        policy: try precision?.policy ?? .standard, onPhase: progress.reporter)).graph
 }
 
 /// `--save DIR` (or `flag`) must name a directory (existing, or to be made in an existing one).
@@ -177,6 +186,13 @@ func checkSaveDirectory(_ path: String, flag: String = "--save") throws {
     guard stat(parent.isEmpty ? "/" : parent, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
         throw flagError("\(flag) \(path): the directory '\(parent)' does not exist")
     }
+}
+
+/// CPU seconds this process has used, all threads (CLOCK_PROCESS_CPUTIME_ID).
+func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 func fileSafe(_ name: String) -> String { String(name.map { $0 == "/" || $0 == ":" ? "_" : $0 }) }

@@ -24,6 +24,7 @@ struct VitExport: ParsableCommand {
         do {
             var command = try parseAsRoot()
             if command is RunCommand || command is VerifyCommand || command is DetectCommand { AllocatorPolicy.useLargeBlockReuse() }
+            (command as? any ComputeCommand)?.model.compute.apply()
             try command.run()
         } catch {
             // Help and --version exit normally; every failure is its message alone (no usage
@@ -39,3 +40,9 @@ struct VitExport: ParsableCommand {
 }
 
 let vitexportVersion = "0.1.0"
+
+extension DumpCommand: ComputeCommand {}
+extension ONNXCommand: ComputeCommand {}
+extension RunCommand: ComputeCommand {}
+extension VerifyCommand: ComputeCommand {}
+extension DetectCommand: ComputeCommand {}

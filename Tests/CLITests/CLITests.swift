@@ -239,3 +239,31 @@ func temporaryDirectory() throws -> URL {
     #expect(r.stdout.contains("boxes: f32[2, 100, 4]"))
     #expect(r.stdout.contains("image 0:\n  #0   label ") && r.stdout.contains("image 1:\n  #0   label "), "\(r.stdout)")
 }
+
+@Test func runHelpListsThreadsAndGEMM() throws {
+    let r = try vitexport(["run", "--help"])
+    #expect(r.status == 0)
+    #expect(r.stdout.contains("--threads <n>"))
+    #expect(r.stdout.contains("Threads for every parallel loop of the interpreter"))
+    #expect(r.stdout.contains("--gemm <library>"))
+    #expect(r.stdout.contains("--no-fusion"))
+}
+
+/// With either GEMM library, the same seeded run saves byte-identical outputs at one and two
+/// threads (the libraries are not compared with each other: they round differently).
+@Test func threadCountDoesNotChangeOutputs() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for gemm in ["onednn", "openblas"] {
+        var saved: [Data] = []
+        for threads in ["1", "2"] {
+            let out = dir.appendingPathComponent("\(gemm)-\(threads)")
+            let r = try vitexport(["run", "-m", "tiny-convattn", "--threads", threads, "--gemm", gemm, "--save", out.path])
+            #expect(r.status == 0, "\(r.stderr)")
+            let files = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("output.") }.sorted()
+            #expect(!files.isEmpty)
+            saved.append(Data(try files.flatMap { try Data(contentsOf: out.appendingPathComponent($0)) }))
+        }
+        #expect(saved[0] == saved[1], "\(gemm): outputs differ between 1 and 2 threads")
+    }
+}

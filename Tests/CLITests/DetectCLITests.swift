@@ -34,8 +34,8 @@ private struct DetectionFile: Decodable {
 @Test func detectHelpDescribesTheCommand() throws {
     let r = try vitexport(["detect", "--help"])
     #expect(r.status == 0)
-    #expect(r.stdout.contains("USAGE: vitexport detect [<photo> ...] --out <dir>"))
-    for flag in ["--threshold <threshold>", "--top <N>", "--keep-aspect", "--onnx <file>", "--weights <file>", "-m, --model <name-or-path>"] {
+    #expect(r.stdout.contains("USAGE: vitexport detect [<options>] [<photo> ...] --out <dir>"))
+    for flag in ["--threshold <threshold>", "--top <N>", "--keep-aspect", "--onnx <file>", "--weights <file>", "-m, --model <name-or-path>", "--precision <fp32|fp16|mixed>"] {
         #expect(r.stdout.contains(flag), "\(flag)")
     }
     #expect(r.stdout.contains("(default: 0.5)"))

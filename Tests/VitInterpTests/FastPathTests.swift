@@ -251,6 +251,80 @@ import VitIR
                                           Tensor([Int64](repeating: 0, count: 4), shape: [2, 2])))
     }
 
+    // MARK: GEMM through oneDNN
+
+    @Test func oneDNNGemm() {
+        var rng = SplitMix(seed: 83)
+        // Small edge shapes, then ViT-like shapes where the libraries block and thread: a thin
+        // m or n with a long k (where oneDNN may split k), and panels beyond their block sizes.
+        // The large shapes split into row blocks over two or more workers (see oneDNNGemm), each
+        // with all four transpositions.
+        var shapes = [(1, 1, 1), (1, 37, 5), (9, 1, 300), (3, 5, 4096), (70, 3, 1000), (64, 64, 64)]
+        for _ in 0..<40 { shapes.append((rng.int(1...90), rng.int(1...90), rng.int(1...200))) }
+        var cases = shapes.map { (m: $0.0, n: $0.1, k: $0.2, transA: rng.bool(), transB: rng.bool()) }
+        for (m, n, k) in [(257, 130, 768), (1000, 40, 100)] {
+            for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] { cases.append((m, n, k, ta, tb)) }
+        }
+        for (m, n, k, transA, transB) in cases {
+            let alpha: Float = rng.bool() ? 1 : rng.float(in: -2...2)
+            let beta: Float = [0, 1, rng.float(in: -2...2)][rng.int(0...2)]
+            let a = (0..<(m * k)).map { _ in rng.float(in: -2...2) }, b = (0..<(k * n)).map { _ in rng.float(in: -2...2) }
+            // With beta 0, C's prior contents must be ignored (BLAS semantics): NaN would show.
+            let c0 = (0..<(m * n)).map { _ in beta == 0 ? Float.nan : rng.float(in: -2...2) }
+            var fast = c0, plain = c0
+            fast.withUnsafeMutableBufferPointer { c in
+                VitInterp.oneDNNGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c.baseAddress!)
+            }
+            plain.withUnsafeMutableBufferPointer { c in
+                cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c.baseAddress!)
+            }
+            // Each is within (k + 2)·2⁻²⁴·(|alpha|·Σⱼ|aⱼ·bⱼ| + |beta·c|) of the exact value: k
+            // roundings in the dot product, one scaling by alpha, one addition of beta·c.
+            for i in 0..<m {
+                for j in 0..<n {
+                    var magnitude = 0.0
+                    for p in 0..<k {
+                        let x = transA ? a[p * m + i] : a[i * k + p], y = transB ? b[j * k + p] : b[p * n + j]
+                        magnitude += Double(Swift.abs(x * y))
+                    }
+                    let bound = 2 * Double(k + 2) * 0x1p-24 * (Double(Swift.abs(alpha)) * magnitude + (beta == 0 ? 0 : Double(Swift.abs(beta * c0[i * n + j]))))
+                    let f = fast[i * n + j], r = plain[i * n + j]
+                    if !(f.isFinite && r.isFinite && Double(Swift.abs(f - r)) <= bound) {
+                        Issue.record("m=\(m) n=\(n) k=\(k) transA=\(transA) transB=\(transB) beta=\(beta) at (\(i), \(j)): oneDNN \(f) OpenBLAS \(r)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    // MARK: Linear layer: MatMul and bias Add as one GEMM
+
+    @Test func linearWithBias() throws {
+        var rng = SplitMix(seed: 89)
+        var shapes: [([Int], Int)] = [([1], 1), ([5], 3), ([2, 3, 0, 4], 6), ([3, 0], 5), ([1, 300, 96], 200)]
+        for _ in 0..<40 { shapes.append(((0..<rng.int(1...3)).map { _ in rng.int(1...30) } + [rng.int(1...70)], rng.int(1...50))) }
+        for (aShape, n) in shapes {
+            let k = aShape.last!
+            let a = Tensor((0..<aShape.reduce(1, *)).map { _ in rng.float(in: -2...2) }, shape: aShape)
+            let b = Tensor((0..<(k * n)).map { _ in rng.float(in: -2...2) }, shape: [k, n])
+            let bias = Tensor((0..<n).map { _ in rng.float(in: -3...3) }, shape: rng.bool() ? [n] : [1, n])
+            let product = try evaluate(.matMul, [a, b])[0]
+            let reference = try evaluate(.add, [product, bias])[0]
+            let fast = VitInterp.linearWithBias(a, b, bias, reference.type)
+            #expect(fast.type == reference.type)
+            let x = a.floats, y = b.floats, z = bias.floats
+            for (i, (f, r)) in zip(fast.floats, reference.floats).enumerated() {
+                let row = i / n, column = i % n
+                let magnitude = (0..<k).reduce(Double(Swift.abs(z[column]))) { $0 + Double(Swift.abs(x[row * k + $1] * y[$1 * n + column])) }
+                if !(Double(Swift.abs(f - r)) <= 2 * Double(k + 1) * 0x1p-24 * magnitude) {
+                    Issue.record("element \(i): fused \(f) plain \(r) (A \(aShape), n \(n))")
+                    break
+                }
+            }
+        }
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).

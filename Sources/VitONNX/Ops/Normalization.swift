@@ -35,8 +35,8 @@ extension NormalizationOp: ONNXMapping {
 
 extension ExportLowering {
     /// LayerNormalization-17 for opset 16: (x − mean) / √(var + ε) · scale + bias over axes
-    /// `axis..<rank`, computed in the input's dtype (LayerNormalization-17's stash_type = 1
-    /// computes float16 inputs in float32; float32 graphs are unaffected).
+    /// `axis..<rank`, the statistics in float32 (`emitNormalize`), as LayerNormalization-17's
+    /// stash_type = 1.
     mutating func lowerLayerNormalizationDecomposed(_ node: Node, axis: Int, epsilon: Float) {
         let x = graph.name(of: node.inputs[0]), y = graph.name(of: node.outputs[0])
         let type = inputType(node, 0)
@@ -94,9 +94,21 @@ extension ExportLowering {
     }
 
     /// (x − ReduceMean(x)) / Sqrt(ReduceMean((x − mean)²) + ε) over `axes`; returns the name
-    /// of the normalized value (type `full`).
+    /// of the normalized value (type `full`). A float16 or bfloat16 input is normalized in
+    /// float32 between two Casts, as LayerNormalization-17's and GroupNormalization-21's
+    /// stash_type = 1 compute the statistics (and as the interpreter does); scale and bias
+    /// then apply in the input's type.
     mutating func emitNormalize(_ node: Node, _ x: String, axes: [Int], reduced: TensorType, full: TensorType,
                                         epsilon: Float) -> String {
+        guard full.dtype == .float32 else {
+            let wide = TensorType(.float32, full.shape), wideReduced = TensorType(.float32, reduced.shape)
+            let stashed = temp(node, "stash", wide)
+            emit("Cast", [x], [stashed], [exportAttribute("to", Int(DType.float32.exportDataType.rawValue))], node: node, step: "stash")
+            let normalized = emitNormalize(node, stashed, axes: axes, reduced: wideReduced, full: wide, epsilon: epsilon)
+            let narrowed = temp(node, "unstash", full)
+            emit("Cast", [normalized], [narrowed], [exportAttribute("to", Int(full.dtype.exportDataType.rawValue))], node: node, step: "unstash")
+            return narrowed
+        }
         func c(_ v: Double, _ role: String) -> String { decomposedConstant(exportFilledTensor(v, full.dtype), node, role) }
         let mean = temp(node, "mean", reduced)
         emitReduce("ReduceMean", x, mean, axes: axes, keepDims: true, axesAsInput: opset >= 18, node: node, step: "mean")

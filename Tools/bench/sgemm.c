@@ -1,0 +1,104 @@
+/* sgemm throughput of OpenBLAS (cblas_sgemm) and oneDNN (dnnl_sgemm) on the GEMM shapes of a
+   ViT-B/16 block at 512² (1024 tokens, width 768, MLP 3072, 12 heads of 64), row-major, as
+   the interpreter calls them. Tools/bench.sh builds and runs it:
+
+       cc -O2 Tools/bench/sgemm.c -o sgemm -lopenblas -ldnnl -lgomp
+       ./sgemm THREADS ROUNDS
+
+   Per library: the median over ROUNDS of one block's GEMMs (after one warm-up round), as wall
+   time and as process CPU time, and GFLOP/s from the wall time. Libraries alternate per
+   round, so load from other processes falls on both alike. */
+#include <cblas.h>
+#include <dnnl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+void omp_set_num_threads(int);
+
+typedef struct { int batch, m, n, k, transB; } Shape;
+
+static const Shape block[] = {
+    {1, 1024, 2304, 768, 0},  /* qkv */
+    {12, 1024, 1024, 64, 1},  /* q·kᵀ per head */
+    {12, 1024, 64, 1024, 0},  /* attention · v per head */
+    {1, 1024, 768, 768, 0},   /* projection */
+    {1, 1024, 3072, 768, 0},  /* MLP fc1 */
+    {1, 1024, 768, 3072, 0},  /* MLP fc2 */
+};
+enum { shapeCount = sizeof block / sizeof block[0] };
+
+static double now(clockid_t clock) {
+    struct timespec t;
+    clock_gettime(clock, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int compare(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One block's GEMMs through library `lib` (0 OpenBLAS, 1 oneDNN). */
+static void run(int lib, float *a, float *b, float *c) {
+    for (int s = 0; s < shapeCount; s++) {
+        Shape g = block[s];
+        for (int i = 0; i < g.batch; i++) {
+            const float *A = a + (size_t)i * g.m * g.k, *B = b + (size_t)i * g.k * g.n;
+            float *C = c + (size_t)i * g.m * g.n;
+            int ldb = g.transB ? g.k : g.n;
+            if (lib == 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
+                            1, A, g.k, B, ldb, 0, C, g.n);
+            else
+                dnnl_sgemm('N', g.transB ? 'T' : 'N', g.m, g.n, g.k, 1, A, g.k, B, ldb, 0, C, g.n);
+        }
+    }
+}
+
+int main(int argc, char **argv) {
+    int threads = argc > 1 ? atoi(argv[1]) : 2, rounds = argc > 2 ? atoi(argv[2]) : 5;
+    if (threads < 1 || threads > 1024 || rounds < 1 || rounds > 1000) {
+        fprintf(stderr, "usage: sgemm THREADS(1…1024) ROUNDS(1…1000)\n");
+        return 2;
+    }
+    openblas_set_num_threads(threads);
+    omp_set_num_threads(threads);
+    double flops = 0;
+    size_t most = 0;
+    for (int s = 0; s < shapeCount; s++) {
+        Shape g = block[s];
+        flops += 2.0 * g.batch * g.m * g.n * g.k;
+        size_t sizes[] = {(size_t)g.batch * g.m * g.k, (size_t)g.batch * g.k * g.n, (size_t)g.batch * g.m * g.n};
+        for (int i = 0; i < 3; i++) most = sizes[i] > most ? sizes[i] : most;
+    }
+    float *a = malloc(most * sizeof *a), *b = malloc(most * sizeof *b), *c = malloc(most * sizeof *c);
+    if (!a || !b || !c) return 1;
+    for (size_t i = 0; i < most; i++) {
+        a[i] = (float)((i * 7919) % 2001) / 1000.0f - 1;
+        b[i] = (float)((i * 104729) % 2001) / 1000.0f - 1;
+    }
+    double *wall[2], *cpu[2];
+    for (int lib = 0; lib < 2; lib++) {
+        wall[lib] = malloc(rounds * sizeof(double));
+        cpu[lib] = malloc(rounds * sizeof(double));
+        run(lib, a, b, c);
+    }
+    for (int r = 0; r < rounds; r++) {
+        for (int lib = 0; lib < 2; lib++) {
+            double w = now(CLOCK_MONOTONIC), p = now(CLOCK_PROCESS_CPUTIME_ID);
+            run(lib, a, b, c);
+            wall[lib][r] = now(CLOCK_MONOTONIC) - w;
+            cpu[lib][r] = now(CLOCK_PROCESS_CPUTIME_ID) - p;
+        }
+    }
+    const char *names[] = {"openblas", "onednn"};
+    for (int lib = 0; lib < 2; lib++) {
+        qsort(wall[lib], rounds, sizeof(double), compare);
+        qsort(cpu[lib], rounds, sizeof(double), compare);
+        double w = wall[lib][rounds / 2];
+        printf("%s threads %d: wall %.4f s (min %.4f max %.4f) cpu %.4f s, %.1f GFLOP/s for %.1f GFLOP\n", names[lib],
+               threads, w, wall[lib][0], wall[lib][rounds - 1], cpu[lib][rounds / 2], flops / w * 1e-9, flops * 1e-9);
+    }
+    return 0;
+}
