@@ -90,6 +90,21 @@ for opset in 17 21; do
   limit 600 "$py" Tools/runtimes.py "$work/runtimes-$opset.onnx" --io "$work/runtimes-io" --strict
 done
 
+step "batch: a static batch of 2 and a dynamic-batch export give each image's batch-1 detections in onnxruntime, OpenVINO and tract"
+weights=Tests/Fixtures/detector/dino-tiny.weights.safetensors
+limit 60 "$py" -c "import numpy as np, sys; r = np.random.default_rng(12); [np.save(f'{sys.argv[1]}/batch-image{i}.npy', r.uniform(0, 255, (1, 3, 224, 224)).astype(np.float32)) for i in (0, 1)]" "$work"
+for i in 0 1; do
+  limit 300 "$bin" run -m dino-tiny --weights "$weights" --input image="$work/batch-image$i.npy" --save "$work/batch-io$i" >/dev/null
+done
+limit 300 "$bin" onnx -m dino-tiny --weights "$weights" --batch 2 -o "$work/batch-static2.onnx" >/dev/null
+limit 300 "$bin" onnx -m dino-tiny --weights "$weights" --dynamic-batch -o "$work/batch-dynamic.onnx" >/dev/null
+limit 300 "$bin" onnx -m dino-tiny --weights "$weights" --dynamic-batch -o "$work/batch-dynamic-again.onnx" >/dev/null
+cmp "$work/batch-dynamic.onnx" "$work/batch-dynamic-again.onnx"
+limit 300 "$py" Tools/check_onnx.py "$work/batch-dynamic.onnx"
+for file in batch-static2 batch-dynamic; do
+  limit 600 "$py" Tools/batch_runtimes.py "$work/$file.onnx" --io "$work/batch-io0" --io "$work/batch-io1" --strict
+done
+
 step "fp16 and mixed: onnx full_check at opsets 17-21; onnxruntime, OpenVINO and tract within the stated agreement"
 for precision in fp16 mixed; do
   for opset in 17 18 19 20 21; do

@@ -235,8 +235,8 @@ private func dinoDecoder(_ m: ModelContext, memory: SymbolicTensor, initialRefer
                          layout: LevelLayout, heads: DINOHeads, config t: DINOTransformerConfig,
                          refineLast: Bool) throws -> (states: [SymbolicTensor], references: [SymbolicTensor]) {
     let (b, dim) = (memory.dims[0], t.embedDim)
-    var output = try m.parameter("tgt_embed.weight", [t.numQueries, dim], .normal(std: 1))
-        .unsqueeze([0]).expand([b, t.numQueries, dim])
+    let queries = try m.parameter("tgt_embed.weight", [t.numQueries, dim], .normal(std: 1)).unsqueeze([0])
+    var output = try b == 1 ? queries.expand([b, t.numQueries, dim]) : broadcastBatch(queries, like: initialReference)
     return try m.scope("decoder") {
         let refPointHead = try PerceptronModule(m, "ref_point_head", in: 2 * dim, hidden: dim, out: dim, layers: 2)
         let norm = try LayerNormModule(m, "norm", channels: dim, eps: t.layerNormEps)

@@ -1,9 +1,9 @@
 import VitIR
 
-/// Traces the DINOv2 backbone model: input `image` [1, C, H, W], output `features`
-/// [1, D, H/p, W/p] with p the export patch size (see `dinov2Backbone`).
-public func traceDINOv2(_ m: ModelContext, _ config: ModelConfig, _ c: DINOv2Config) throws {
-    let image = m.tracer.input("image", TensorType(.float32, [1, c.inChannels, config.imageSize[0], config.imageSize[1]]))
+/// Traces the DINOv2 backbone model: input `image` [B, C, H, W], output `features`
+/// [B, D, H/p, W/p] with p the export patch size (see `dinov2Backbone`), B = `batch`.
+public func traceDINOv2(_ m: ModelContext, _ config: ModelConfig, _ c: DINOv2Config, batch: Int = 1) throws {
+    let image = m.tracer.input("image", TensorType(.float32, [batch, c.inChannels, config.imageSize[0], config.imageSize[1]]))
     try m.tracer.output("features", dinov2Backbone(m, c, image: image))
 }
 
@@ -64,7 +64,7 @@ public func dinov2Backbone(_ m: ModelContext, _ c: DINOv2Config, image: Symbolic
     }
     var prefix = [try m.parameter("cls_token", [1, 1, d], .normal(std: 0.02))]
     if c.regTokens > 0 { prefix.append(try m.parameter("reg_token", [1, c.regTokens, d], .normal(std: 0.02))) }
-    if n != 1 { prefix = try prefix.map { try $0.expand([n, $0.dims[1], d]) } }
+    if n != 1 { prefix = try prefix.map { try broadcastBatch($0, like: x) } }
     if c.noEmbedClass {
         x = try concat(prefix + [x.add(positions)], axis: 1)
     } else {
@@ -112,4 +112,15 @@ func swiGLUPacked(_ m: ModelContext, _ name: String, _ x: SymbolicTensor, hidden
         let gate = try halves[0].mul(halves[0].sigmoid())
         return try linear(m, "fc2", gate.mul(halves[1]), out: c, weightInit: timmLinearInit)
     }
+}
+
+/// `constant` [1, …] repeated over the batch of `x` [B, …] (same rank): Where(true, constant,
+/// x[:, :1, …, :1]), which takes every value from `constant` exactly whatever `x` holds. A
+/// constant Expand to [B, …] would fold to a batch-sized constant; this form keeps the batch
+/// extent flowing from the input, so a dynamic-batch export can carry it.
+func broadcastBatch(_ constant: SymbolicTensor, like x: SymbolicTensor) throws -> SymbolicTensor {
+    var row = x
+    for axis in 1..<x.rank { row = try row.slice(axis: axis, start: 0, end: 1) }
+    let always = x.tracer.constant(Tensor([true], shape: [1]), name: x.tracer.qualified("batch_select"))
+    return try x.tracer.apply(.where, [always, constant, row])[0]
 }

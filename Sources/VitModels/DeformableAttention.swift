@@ -65,7 +65,7 @@ func multiScaleDeformableAttention(_ m: ModelContext, _ name: String, query: Sym
         case .points(let ref):
             let normalizer = m.tracer.constant(Tensor(spatialShapes.flatMap { [Float($0.1), Float($0.0)] },
                                                       shape: [1, 1, 1, levels, 1, 2]), name: m.tracer.qualified("offset_normalizer"))
-            locations = try ref.reshape([b, nq, 1, 1, 1, 2]).add(offsets.div(normalizer))
+            locations = try ref.reshape([ref.dims[0], nq, 1, 1, 1, 2]).add(offsets.div(normalizer))   // [1, …]: shared by the batch
         case .boxes(let ref):
             let center = try ref.slice(axis: 2, start: 0, end: 2).reshape([b, nq, 1, 1, 1, 2])
             let size = try ref.slice(axis: 2, start: 2, end: 4).reshape([b, nq, 1, 1, 1, 2])

@@ -5,10 +5,10 @@ public struct DetectorTraceOptions: Sendable {
     /// Adds intermediate values as extra graph outputs (`DetectorDebugOutput`), for
     /// stage-by-stage comparison with a reference.
     public var debugOutputs: Bool
-    /// Starts at the backbone's feature map (graph input `features` [1, D, H/p, W/p]) instead
+    /// Starts at the backbone's feature map (graph input `features` [B, D, H/p, W/p]) instead
     /// of the image: the backbone is not traced.
     public var featuresInput: Bool
-    /// Teacher forcing: adds the graph input `proposal_indices` [1, Q] (int64, Q =
+    /// Teacher forcing: adds the graph input `proposal_indices` [B, Q] (int64, Q =
     /// `num_queries`), the encoder tokens the decoder's queries start from, in place of the
     /// two-stage top-k over the proposal scores (which is then not traced). Everything
     /// downstream (initial references, decoder, heads, detections) is computed from the fed
@@ -19,39 +19,44 @@ public struct DetectorTraceOptions: Sendable {
     /// GatherElements node that selects the proposals. Feeding the unforced graph's own
     /// `debug.topk_indices` reproduces its outputs exactly.
     public var forcedProposals: Bool
+    /// Images per run: the leading extent B of every input and output (1…`InputLimits.maxBatch`).
+    /// Every image is processed on its own (shape-derived constants have a leading 1 and
+    /// broadcast; the top-k and gathers run per row).
+    public var batch: Int
 
-    public init(debugOutputs: Bool = false, featuresInput: Bool = false, forcedProposals: Bool = false) {
+    public init(debugOutputs: Bool = false, featuresInput: Bool = false, forcedProposals: Bool = false, batch: Int = 1) {
         self.debugOutputs = debugOutputs
         self.featuresInput = featuresInput
         self.forcedProposals = forcedProposals
+        self.batch = batch
     }
 }
 
-/// Names of the extra outputs a debug trace adds.
+/// Names of the extra outputs a debug trace adds (B: `DetectorTraceOptions.batch`).
 public enum DetectorDebugOutput {
-    /// Backbone features [1, D, H/p, W/p] (image input only).
+    /// Backbone features [B, D, H/p, W/p] (image input only).
     public static let backbone = "debug.backbone"
-    /// Pyramid level `name` (p3, p4, …) [1, C, h, w].
+    /// Pyramid level `name` (p3, p4, …) [B, C, h, w].
     public static func pyramid(_ name: String) -> String { "debug.pyramid.\(name)" }
-    /// Neck output `i` [1, C, h, w].
+    /// Neck output `i` [B, C, h, w].
     public static func neck(_ i: Int) -> String { "debug.neck.\(i)" }
-    /// Encoder output [1, S, C].
+    /// Encoder output [B, S, C].
     public static let memory = "debug.memory"
-    /// Each encoder token's maximum class logit [1, S], which the query selection ranks.
+    /// Each encoder token's maximum class logit [B, S], which the query selection ranks.
     public static let proposalScores = "debug.proposal_scores"
-    /// Encoder tokens chosen as queries [1, Q] (int64): the top-k, or the fed
+    /// Encoder tokens chosen as queries [B, Q] (int64): the top-k, or the fed
     /// `proposal_indices` under `DetectorTraceOptions.forcedProposals`.
     public static let topkIndices = "debug.topk_indices"
-    /// Initial reference boxes [1, Q, 4] (cx, cy, w, h).
+    /// Initial reference boxes [B, Q, 4] (cx, cy, w, h).
     public static let initialReference = "debug.reference.init"
-    /// Decoder layer `i`'s normed state [1, Q, C].
+    /// Decoder layer `i`'s normed state [B, Q, C].
     public static func state(_ i: Int) -> String { "debug.decoder.\(i).state" }
-    /// Decoder layer `i`'s refined reference [1, Q, 4].
+    /// Decoder layer `i`'s refined reference [B, Q, 4].
     public static func reference(_ i: Int) -> String { "debug.decoder.\(i).reference" }
-    /// Final class logits [1, Q, classes] and boxes [1, Q, 4] before post-processing.
+    /// Final class logits [B, Q, classes] and boxes [B, Q, 4] before post-processing.
     public static let logits = "debug.pred_logits"
     public static let boxes = "debug.pred_boxes"
-    /// Flat top-k index (query · classes + label) of each detection [1, K] (int64).
+    /// Flat top-k index (query · classes + label) of each detection [B, K] (int64).
     public static let detectionIndex = "debug.detection_index"
 }
 
@@ -66,13 +71,13 @@ public let detectorBackbonePrefix = "backbone.net.timm_model.model"
 
 /// Traces detrex's DINO detector with a ViTDet pyramid on a DINOv2 backbone, at inference.
 ///
-/// Input `image` [1, 3, H, W]: RGB on the 0…255 scale (or `features`, and `proposal_indices`,
-/// per `options`). Outputs, after post-processing
-/// (detrex `DINO.inference` + detectron2 `detector_postprocess`):
-/// - `boxes` [1, K, 4]: (x1, y1, x2, y2) in input pixels, clipped to the image;
-/// - `scores` [1, K]: sigmoid class probabilities, descending;
-/// - `labels` [1, K] (int64): class indices.
-/// K = `num_detections`; the top-K is over all (query, class) pairs.
+/// Input `image` [B, 3, H, W]: RGB on the 0…255 scale (or `features`, and `proposal_indices`,
+/// per `options`), B = `options.batch`. Outputs, after post-processing
+/// (detrex `DINO.inference` + detectron2 `detector_postprocess`), per image:
+/// - `boxes` [B, K, 4]: (x1, y1, x2, y2) in input pixels, clipped to the image;
+/// - `scores` [B, K]: sigmoid class probabilities, descending;
+/// - `labels` [B, K] (int64): class indices.
+/// K = `num_detections`; the top-K is over all (query, class) pairs of one image.
 ///
 /// Stages: normalization by `pixel_mean`/`pixel_std`; optional dynamic padding; the backbone
 /// (scope `backbone.net.timm_model.model`); the pyramid (`backbone.simfp_*`); the neck
@@ -87,16 +92,18 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
         throw ConfigError(source: config.source, problems: problems)
     }
     try checkPixelStatistics(m, d, source: config.source)
+    try checkBatch(options.batch, config)
     let t = d.transformer
+    let batch = options.batch
     let (height, width) = (config.imageSize[0], config.imageSize[1])
     let debug = options.debugOutputs
 
     let features: SymbolicTensor
     if options.featuresInput {
         let (gh, gw) = d.patchGrid(imageSize: config.imageSize)
-        features = m.tracer.input("features", TensorType(.float32, [1, d.backbone.embedDim, gh, gw]))
+        features = m.tracer.input("features", TensorType(.float32, [batch, d.backbone.embedDim, gh, gw]))
     } else {
-        features = try detectorBackbone(m, imageSize: config.imageSize, d)
+        features = try detectorBackbone(m, imageSize: config.imageSize, d, batch: batch)
         if debug { try m.tracer.output(DetectorDebugOutput.backbone, features) }
     }
 
@@ -108,7 +115,7 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
     }
 
     let forced = options.forcedProposals
-        ? m.tracer.input(detectorProposalIndicesInput, TensorType(.int64, [1, t.numQueries])) : nil
+        ? m.tracer.input(detectorProposalIndicesInput, TensorType(.int64, [batch, t.numQueries])) : nil
     let heads = try DINOHeads(m, embedDim: t.embedDim, numClasses: d.numClasses, decoderLayers: t.decoderLayers)
     m.permitUnusedParameters(["pixel_mean", "pixel_std", "label_enc.weight"],
                              prefixes: (0..<max(t.decoderLayers - 1, 0)).map { "class_embed.\($0)." })
@@ -132,13 +139,13 @@ public func traceDetector(_ m: ModelContext, _ config: ModelConfig, _ d: Detecto
     if debug { try m.tracer.output(DetectorDebugOutput.detectionIndex, detections.index) }
 }
 
-/// The graph input `image` [1, C, H, W], normalized by the configured pixel mean and std
+/// The graph input `image` [B, C, H, W], normalized by the configured pixel mean and std
 /// (constants `pixel_mean`, `pixel_std`), zero-padded at the bottom and right to the size the
 /// backbone needs (scope `backbone.net.pad`), through the DINOv2 backbone; returns its
-/// features [1, D, H/p, W/p].
-private func detectorBackbone(_ m: ModelContext, imageSize: [Int], _ d: DetectorConfig) throws -> SymbolicTensor {
+/// features [B, D, H/p, W/p].
+private func detectorBackbone(_ m: ModelContext, imageSize: [Int], _ d: DetectorConfig, batch: Int) throws -> SymbolicTensor {
     let (height, width) = (imageSize[0], imageSize[1])
-    let image = m.tracer.input("image", TensorType(.float32, [1, d.backbone.inChannels, height, width]))
+    let image = m.tracer.input("image", TensorType(.float32, [batch, d.backbone.inChannels, height, width]))
     let channels = d.backbone.inChannels
     let mean = m.tracer.constant(Tensor(d.pixelMean, shape: [1, channels, 1, 1]), name: "pixel_mean")
     let std = m.tracer.constant(Tensor(d.pixelStd, shape: [1, channels, 1, 1]), name: "pixel_std")

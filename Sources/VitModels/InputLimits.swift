@@ -11,6 +11,17 @@ public enum InputLimits {
     /// Nesting of JSON objects and arrays (configurations, safetensors headers).
     public static let jsonDepth = 64
 
+    // MARK: Tracing
+
+    /// Images in one static batch (`--batch`): traced shapes scale with it, and the memory
+    /// budget bounds what a batch may plan to hold; this bounds the flag itself.
+    public static let maxBatch = 1024
+
+    /// Nil when `batch` is a batch size the tracer accepts (1…`maxBatch`), else the problem.
+    public static func batchProblem(_ batch: Int) -> String? {
+        (1...maxBatch).contains(batch) ? nil : "expected a batch size in 1…\(maxBatch), got \(batch)"
+    }
+
     // MARK: safetensors
 
     /// Bytes of a safetensors header (the format's own limit).

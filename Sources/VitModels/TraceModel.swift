@@ -1,9 +1,12 @@
 import VitIR
 
 /// Traces the model a configuration describes, with parameters from `parameters` (seeded
-/// random ones from the config's seed when nil). Metadata records the config's identity.
+/// random ones from the config's seed when nil), for `batch` images (the leading extent of
+/// every graph input and output; 1…`InputLimits.maxBatch`). Metadata records the config's
+/// identity.
 public func traceModel(_ config: ModelConfig, parameters: ParameterSource? = nil,
-                       budget: MemoryBudget = .physicalDefault) throws -> Graph {
+                       budget: MemoryBudget = .physicalDefault, batch: Int = 1) throws -> Graph {
+    try checkBatch(batch, config)
     let tracer = Tracer(name: config.name, budget: budget)
     let m = ModelContext(tracer: tracer, parameters: parameters ?? SeededParameters(seed: config.seed))
     switch config.architecture {
@@ -11,17 +14,17 @@ public func traceModel(_ config: ModelConfig, parameters: ParameterSource? = nil
         guard let c = config.convAttention else {
             throw ConfigError(source: config.source, problems: ["conv_attention: required for architecture \"conv-attention\""])
         }
-        try traceConvAttention(m, config, c)
+        try traceConvAttention(m, config, c, batch: batch)
     case .dinov2:
         guard let c = config.dinov2 else {
             throw ConfigError(source: config.source, problems: ["dinov2: required for architecture \"dinov2\""])
         }
-        try traceDINOv2(m, config, c)
+        try traceDINOv2(m, config, c, batch: batch)
     case .detector:
         guard let d = config.detector else {
             throw ConfigError(source: config.source, problems: ["detector: required for architecture \"dino-detector\""])
         }
-        try traceDetector(m, config, d)
+        try traceDetector(m, config, d, options: DetectorTraceOptions(batch: batch))
     }
     return try finishTrace(tracer, config, parameters: parameters)
 }
@@ -36,4 +39,11 @@ func finishTrace(_ tracer: Tracer, _ config: ModelConfig, parameters: ParameterS
     graph.metadata["vitexport.image_size"] = config.imageSize.map(String.init).joined(separator: "x")
     graph.metadata["vitexport.weights"] = parameters == nil ? "seeded-random:\(config.seed)" : "checkpoint"
     return graph
+}
+
+/// Fails with a `ConfigError` naming the batch when it is outside 1…`InputLimits.maxBatch`.
+func checkBatch(_ batch: Int, _ config: ModelConfig) throws {
+    if let problem = InputLimits.batchProblem(batch) {
+        throw ConfigError(source: config.source, problems: ["batch: \(problem)"])
+    }
 }

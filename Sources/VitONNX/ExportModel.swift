@@ -12,7 +12,8 @@ struct LoweredModel {
     var initializerBytes: Int { initializers.reduce(0) { $0 + $1.tensor.byteCount } }
 }
 
-/// Lowers a verified graph to an ONNX model for `options.opset` (see `ExportLowering`).
+/// Lowers a verified graph to an ONNX model for `options.opset` (see `ExportLowering`), with
+/// its batch dimension symbolic when `options.dynamicBatch` is set (`makeBatchSymbolic`).
 ///
 /// The model: IR version per `irVersion(forOpset:)`, one default-domain opset import,
 /// producer `vitexport`, graph inputs and outputs with types, a `value_info` for every other
@@ -53,7 +54,13 @@ func lowerModel(_ graph: Graph, options: ExportOptions) throws -> LoweredModel {
     }
 
     let graphInitializers = graph.initializers.sorted { $0.key < $1.key }.map { (graph.name(of: $0.key), $0.value) }
-    return LoweredModel(model: model, initializers: graphInitializers + lowering.constants)
+    var lowered = LoweredModel(model: model, initializers: graphInitializers + lowering.constants)
+    if let dynamic = options.dynamicBatch {
+        var plain = options
+        plain.dynamicBatch = nil
+        try makeBatchSymbolic(&lowered, twin: try lowerModel(dynamic.twin, options: plain), dynamic)
+    }
+    return lowered
 }
 
 /// The ONNX model of `graph` at `options.opset`, every initializer inline as little-endian

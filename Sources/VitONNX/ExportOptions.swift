@@ -24,11 +24,14 @@ public struct ExportOptions: Sendable {
     public var extraMetadata: [String: String]
     /// Run libonnx's checker and strict shape inference before writing (when it knows the opset).
     public var runChecker: Bool
+    /// Export with a symbolic batch dimension, judged against the same model traced at another
+    /// batch size (`DynamicBatch`, `makeBatchSymbolic`); nil: every dimension static.
+    public var dynamicBatch: DynamicBatch?
 
     public init(opset: Int = 17, externalData: ExternalDataPolicy = .automatic, producerVersion: String = "0.1.0",
-                extraMetadata: [String: String] = [:], runChecker: Bool = true) {
+                extraMetadata: [String: String] = [:], runChecker: Bool = true, dynamicBatch: DynamicBatch? = nil) {
         self.opset = opset; self.externalData = externalData; self.producerVersion = producerVersion
-        self.extraMetadata = extraMetadata; self.runChecker = runChecker
+        self.extraMetadata = extraMetadata; self.runChecker = runChecker; self.dynamicBatch = dynamicBatch
     }
 }
 

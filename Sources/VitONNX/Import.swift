@@ -17,9 +17,12 @@ public struct ImportOptions: Sendable {
     /// the inputs the IR takes as attributes) it reads this tensor. The input stays a graph
     /// input; feed the same tensor when running. (ONNX's node tests pass such values as inputs.)
     public var knownInputs: [String: Tensor]
+    /// Extents of symbolic graph-input dimensions, by `dim_param` (a dynamic-batch export's
+    /// `batch`): the graph is imported static at these extents.
+    public var dimensions: [String: Int]
 
-    public init(inputShapes: [String: [Int]] = [:], knownInputs: [String: Tensor] = [:]) {
-        self.inputShapes = inputShapes; self.knownInputs = knownInputs
+    public init(inputShapes: [String: [Int]] = [:], knownInputs: [String: Tensor] = [:], dimensions: [String: Int] = [:]) {
+        self.inputShapes = inputShapes; self.knownInputs = knownInputs; self.dimensions = dimensions
     }
 }
 
@@ -28,22 +31,26 @@ public let importOpsets: ClosedRange<Int> = 1...28
 
 /// Reads an ONNX model file and imports it (external data resolved next to the file).
 public func importModel(path: String, options: ImportOptions = ImportOptions()) throws(ImportError) -> Graph {
+    let model = try readONNXModel(path: path)
+    let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
+    return try importModel(model, baseDirectory: dir, options: options)
+}
+
+/// Reads and decodes an ONNX model file, without importing it.
+public func readONNXModel(path: String) throws(ImportError) -> Onnx_ModelProto {
     let subject = "model '\(path)'"
     let storage: TensorStorage
     do { storage = try TensorStorage.map(path: path) } catch {
         throw ImportError(subject: subject, message: error.reason)
     }
     guard storage.byteCount > 0 else { throw ImportError(subject: subject, message: "the file is empty (0 bytes), not an ONNX model") }
-    let model: Onnx_ModelProto
     do {
         // The mapping outlives the parse, which copies what it keeps.
         let bytes = Data(bytesNoCopy: UnsafeMutableRawPointer(mutating: storage.base), count: storage.byteCount, deallocator: .none)
-        model = try withExtendedLifetime(storage) { try Onnx_ModelProto(serializedBytes: bytes) }
+        return try withExtendedLifetime(storage) { try Onnx_ModelProto(serializedBytes: bytes) }
     } catch {
         throw ImportError(subject: subject, message: "not an ONNX model (protobuf decoding failed: \(error))")
     }
-    let dir = URL(fileURLWithPath: path).deletingLastPathComponent().path
-    return try importModel(model, baseDirectory: dir, options: options)
 }
 
 /// Converts an ONNX model to an IR graph.
@@ -170,8 +177,11 @@ final class ModelImporter {
         var declared: [Int?]? = nil
         if tt.hasShape {
             declared = tt.shape.dim.map { d in
-                if case .dimValue(let v)? = d.value { return Int(v) }
-                return nil
+                switch d.value {
+                case .dimValue(let v)?: Int(v)
+                case .dimParam(let p)?: options.dimensions[p]
+                case nil: nil
+                }
             }
         }
         let given = options.knownInputs[vi.name]?.shape ?? options.inputShapes[vi.name]
@@ -193,7 +203,13 @@ final class ModelImporter {
         var dims: [Int] = []
         for d in declared {
             guard let d else {
-                throw ImportError(subject: subject, message: "shape \(declaredText(declared)) is not static; give one in ImportOptions.inputShapes")
+                let symbols = tt.shape.dim.compactMap { d -> String? in
+                    if case .dimParam(let p)? = d.value, options.dimensions[p] == nil { return p }
+                    return nil
+                }
+                let hint = symbols.isEmpty ? "give one in ImportOptions.inputShapes"
+                    : "bind \(symbols.map { "'\($0)'" }.joined(separator: ", ")) (ImportOptions.dimensions)"
+                throw ImportError(subject: subject, message: "shape \(declaredText(declared)) is not static; \(hint)")
             }
             dims.append(d)
         }
@@ -445,4 +461,18 @@ struct NodeImport {
         try convert()
         try checkAllAttributesRead()
     }
+}
+
+/// The symbolic dimensions (`dim_param`) of `model`'s graph inputs: per input name, the axis
+/// and symbol of each.
+public func symbolicInputDimensions(_ model: Onnx_ModelProto) -> [String: [(axis: Int, symbol: String)]] {
+    let initializers = Set(model.graph.initializer.map(\.name))
+    var out: [String: [(axis: Int, symbol: String)]] = [:]
+    for vi in model.graph.input where !initializers.contains(vi.name) {
+        guard case .tensorType(let tt)? = vi.type.value, tt.hasShape else { continue }
+        for (axis, d) in tt.shape.dim.enumerated() {
+            if case .dimParam(let p)? = d.value { out[vi.name, default: []].append((axis, p)) }
+        }
+    }
+    return out
 }

@@ -74,7 +74,7 @@ public func checkWithLibONNX(_ model: Onnx_ModelProto) throws -> [String: Tensor
             problems.append("value '\(info.name)': vitexport declares \(ours), libonnx infers no type")
             continue
         }
-        if theirs != ours {
+        if !agrees(declared: ours, inferred: theirs) {
             problems.append("value '\(info.name)': vitexport declares \(ours), libonnx infers \(theirs)")
         }
     }
@@ -82,6 +82,17 @@ public func checkWithLibONNX(_ model: Onnx_ModelProto) throws -> [String: Tensor
         throw LibONNXError("onnx shape inference disagrees with the export:\n" + problems.map { "  - " + $0 }.joined(separator: "\n"))
     }
     return onnxTypes
+}
+
+/// Whether an inferred type agrees with a declared one: same dtype and rank; a declared
+/// static extent must be inferred as that extent, a declared symbolic or unknown one (a
+/// dynamic batch) as anything but a static extent (libonnx infers a Reshape's −1 as unknown).
+private func agrees(declared: TensorType, inferred: TensorType) -> Bool {
+    guard declared.dtype == inferred.dtype, declared.rank == inferred.rank else { return false }
+    return zip(declared.shape.dims, inferred.shape.dims).allSatisfy { ours, theirs in
+        if case .fixed = ours { return ours == theirs }
+        return theirs.value == nil
+    }
 }
 
 private func takeMessage(_ pointer: UnsafeMutablePointer<CChar>?, status: Int32) -> String {

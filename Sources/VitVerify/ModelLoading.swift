@@ -40,6 +40,9 @@ public struct TraceSettings: Sendable {
     public var stages: StagePolicy
     /// The pass pipeline's options; nil leaves the graph as traced.
     public var passes: PassOptions?
+    /// Images per run: the leading extent of every graph input and output
+    /// (1…`InputLimits.maxBatch`).
+    public var batch: Int
     /// Called as each phase starts ("reading weights", "tracing", "folding"), for progress
     /// display and timing.
     public var onPhase: (@Sendable (String) -> Void)?
@@ -48,9 +51,9 @@ public struct TraceSettings: Sendable {
     /// The regions `Precision.mixed` keeps in float32.
     public var policy: MixedPolicy
 
-    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), precision: Precision = .fp32,
-                policy: MixedPolicy = .standard, onPhase: (@Sendable (String) -> Void)? = nil) {
-        self.stages = stages; self.passes = passes; self.precision = precision; self.policy = policy
+    public init(stages: StagePolicy = .marked, passes: PassOptions? = PassOptions(), batch: Int = 1,
+                precision: Precision = .fp32, policy: MixedPolicy = .standard, onPhase: (@Sendable (String) -> Void)? = nil) {
+        self.stages = stages; self.passes = passes; self.batch = batch; self.precision = precision; self.policy = policy
         self.onPhase = onPhase
     }
 }
@@ -96,10 +99,11 @@ public func loadModel(_ request: ModelRequest, settings: TraceSettings = TraceSe
     settings.onPhase?("tracing")
     do {
         if config.architecture == .detector && settings.stages != .none {
-            graph = try traceDetectorModel(config, parameters: parameters, options: DetectorTraceOptions(debugOutputs: true),
+            graph = try traceDetectorModel(config, parameters: parameters,
+                                           options: DetectorTraceOptions(debugOutputs: true, batch: settings.batch),
                                            budget: request.budget)
         } else {
-            graph = try traceModel(config, parameters: parameters, budget: request.budget)
+            graph = try traceModel(config, parameters: parameters, budget: request.budget, batch: settings.batch)
         }
     } catch let error as TraceError {
         throw ModelLoadError("tracing \(config.name) failed: \(error)")

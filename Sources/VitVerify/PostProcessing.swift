@@ -18,6 +18,9 @@ public func postProcess(_ outputs: [String: Tensor], _ steps: PostProcessing) th
 /// Detector outputs (`boxes` [1, K, 4] xyxy, `scores` [1, K], `labels` [1, K]) without the
 /// detections whose box has zero width or height; other outputs unchanged.
 public func droppingEmptyDetections(_ outputs: [String: Tensor]) throws(ModelLoadError) -> (outputs: [String: Tensor], dropped: Int) {
+    if let boxes = outputs["boxes"], boxes.shape.count == 3, boxes.shape[0] > 1 {
+        throw ModelLoadError("--drop-empty works on one image: a batch of \(boxes.shape[0]) keeps K detections per image (drop empty boxes per image after the run)")
+    }
     guard let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"],
           boxes.shape.count == 3, boxes.shape[0] == 1, boxes.shape[2] == 4,
           scores.shape == [1, boxes.shape[1]], labels.shape == [1, boxes.shape[1]] else {

@@ -85,24 +85,36 @@ struct StageComparison {
         return try runCandidate(candidate, feeds: feeds, hooks: Interpreter.Hooks(observe: Set(overrides.keys), overrides: overrides))
     }
 
-    /// The proposal indices by identity; `differs` when they are not identical (the candidate
-    /// is then teacher-forced). Passes only when near-ties explain every difference.
+    /// The proposal indices by identity, image by image; `differs` when they are not identical
+    /// (the candidate is then teacher-forced). Passes only when near-ties explain every
+    /// difference. The row shown is the first failing image's, else the first differing one's.
     func compareProposals(_ a: Tensor, _ b: Tensor, scores: Tensor?) -> (StageRow, differs: Bool) {
         let stage = StageLabel.proposalIndices
-        guard let scores, a.shape == b.shape else {
+        guard let scores, a.shape == b.shape, a.shape.count == 2, scores.shape.count == 2, scores.shape[0] == a.shape[0] else {
             let row = compareValues(stage, a, b, tolerances)
             return (row, !row.passed)
         }
-        let selection = compareTopK(candidate: b.int64s.map { Int($0) }, reference: a.int64s.map { Int($0) },
-                                    referenceScores: scores.floats, tolerance: tolerances.score)
+        let images = a.shape[0]
+        let results = zip(zip(imageRows(a.int64s, images: images), imageRows(b.int64s, images: images)),
+                          imageRows(scores.floats, images: images)).map { pair, s in compareProposalRow(pair.0, pair.1, s) }
+        let shown = results.firstIndex { !$0.0.passed } ?? results.firstIndex { $0.1 } ?? 0
+        var row = results[shown].0
+        if images > 1 { row.verdict = "image \(shown) of \(images): " + row.verdict }
+        return (row, results.contains { $0.1 })
+    }
+
+    /// One image's proposal indices `a` (reference) and `b` against the reference's scores `s`.
+    private func compareProposalRow(_ a: [Int64], _ b: [Int64], _ s: [Float]) -> (StageRow, Bool) {
+        let stage = StageLabel.proposalIndices
+        let selection = compareTopK(candidate: b.map { Int($0) }, reference: a.map { Int($0) },
+                                    referenceScores: s, tolerance: tolerances.score)
         if selection.identical {
             return (StageRow(stage: stage, relativeError: 0, tolerance: 0, passed: true,
                              verdict: String(format: "ok, identical (top-%d boundary margin %.3g)", selection.k, selection.boundaryMargin)), false)
         }
-        let moved = zip(a.int64s, b.int64s).filter { $0 != $1 }.count
+        let moved = zip(a, b).filter { $0 != $1 }.count
         // Items that only changed place must be near-tied in the reference's scores too.
-        let s = scores.floats
-        let unexplainedOrder = zip(b.int64s, a.int64s).filter { c, r in
+        let unexplainedOrder = zip(b, a).filter { c, r in
             guard c != r else { return false }
             guard c >= 0, c < s.count, r >= 0, r < s.count else { return true }
             return !(abs(s[Int(c)] - s[Int(r)]) <= tolerances.score)
@@ -121,14 +133,20 @@ struct StageComparison {
         guard let referenceLogits, let referenceIndex, let candidateIndex else {
             return try compareAsSets(ref, cand, tolerances, boxTolerance: boxTolerance)
         }
-        let r = try detectionSet(ref, indices: referenceIndex, side: "traced model")
-        let c = try detectionSet(cand, indices: candidateIndex, side: "export")
-        let allScores = referenceLogits.floats.map { 1 / (1 + expf(-$0)) }
-        let d = compareDetections(candidate: c, reference: r, referenceScores: allScores, numClasses: numClasses,
-                                  scoreTolerance: tolerances.score, boxTolerance: boxTolerance)
-        return DetectionSummary(matched: d.matched, total: r.scores.count, worstBoxError: d.worstBoxError,
-                                worstScoreError: d.worstScoreError,
-                                smallestMargin: min(d.selection.boundaryMargin, d.selection.smallestGap),
-                                passed: d.passed, failures: d.failures)
+        let r = try detectionSets(ref, indices: referenceIndex, side: "traced model")
+        let c = try detectionSets(cand, indices: candidateIndex, side: "export")
+        let logits = imageRows(referenceLogits.floats, images: r.count)
+        guard c.count == r.count, logits.count == r.count else {
+            throw VerifyError("the export has \(c.count) images' detections, the traced model \(r.count)")
+        }
+        return mergedSummary((0..<r.count).map { image in
+            let allScores = logits[image].map { 1 / (1 + expf(-$0)) }
+            let d = compareDetections(candidate: c[image], reference: r[image], referenceScores: allScores, numClasses: numClasses,
+                                      scoreTolerance: tolerances.score, boxTolerance: boxTolerance)
+            return DetectionSummary(matched: d.matched, total: r[image].scores.count, worstBoxError: d.worstBoxError,
+                                    worstScoreError: d.worstScoreError,
+                                    smallestMargin: min(d.selection.boundaryMargin, d.selection.smallestGap),
+                                    passed: d.passed, failures: d.failures)
+        })
     }
 }

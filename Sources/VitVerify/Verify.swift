@@ -198,27 +198,61 @@ func compareValues(_ stage: String, _ a: Tensor, _ b: Tensor, _ tolerances: Veri
     return StageRow(stage: stage, relativeError: diff, tolerance: 0, passed: diff == 0, verdict: diff == 0 ? "ok" : "MISMATCH")
 }
 
-/// Detections as sets (`compareDetectionSets`) from the `boxes`, `scores`, `labels` outputs.
+/// Detections as sets (`compareDetectionSets`) from the `boxes`, `scores`, `labels` outputs,
+/// image by image.
 func compareAsSets(_ ref: Interpreter.Result, _ cand: Interpreter.Result, _ tolerances: VerifyTolerances,
                    boxTolerance: Float) throws(VerifyError) -> DetectionSummary {
-    let r = try detectionSet(ref, indices: nil, side: "traced model")
-    let c = try detectionSet(cand, indices: nil, side: "export")
-    let sets = compareDetectionSets(candidate: c, reference: r, scoreTolerance: tolerances.score, boxTolerance: boxTolerance)
-    return DetectionSummary(matched: sets.matched, total: sets.total, worstBoxError: sets.worstBoxError,
-                            worstScoreError: sets.worstScoreError, smallestMargin: sets.smallestGap,
-                            passed: sets.passed, failures: sets.failures)
+    let r = try detectionSets(ref, indices: nil, side: "traced model")
+    let c = try detectionSets(cand, indices: nil, side: "export")
+    guard r.count == c.count else { throw VerifyError("the export has \(c.count) images' detections, the traced model \(r.count)") }
+    return mergedSummary(zip(r, c).map { r, c in
+        let sets = compareDetectionSets(candidate: c, reference: r, scoreTolerance: tolerances.score, boxTolerance: boxTolerance)
+        return DetectionSummary(matched: sets.matched, total: sets.total, worstBoxError: sets.worstBoxError,
+                                worstScoreError: sets.worstScoreError, smallestMargin: sets.smallestGap,
+                                passed: sets.passed, failures: sets.failures)
+    })
 }
 
-/// The detections of `result` (`boxes` [1, K, 4], `scores` [1, K], `labels` [1, K]).
-func detectionSet(_ result: Interpreter.Result, indices: Tensor?, side: String) throws(VerifyError) -> DetectionSet {
+/// The detections of `result` (`boxes` [B, K, 4], `scores` [B, K], `labels` [B, K]), one set
+/// per image; `indices` [B, K] are their identities (query · classes + label).
+func detectionSets(_ result: Interpreter.Result, indices: Tensor?, side: String) throws(VerifyError) -> [DetectionSet] {
     guard let boxes = result["boxes"], let scores = result["scores"], let labels = result["labels"],
           boxes.shape.count == 3, boxes.shape[2] == 4, scores.count * 4 == boxes.count, labels.count == scores.count else {
-        throw VerifyError("the \(side) lacks detector outputs boxes [1, K, 4], scores [1, K] and labels [1, K]")
+        throw VerifyError("the \(side) lacks detector outputs boxes [B, K, 4], scores [B, K] and labels [B, K]")
     }
-    if let indices, indices.count == scores.count {
-        return DetectionSet(boxes: boxes, scores: scores, labels: labels, indices: indices)
+    let (images, k) = (boxes.shape[0], boxes.shape[1])
+    let b = boxes.floats, s = scores.floats, l = labels.int64s.map { Int($0) }
+    let index = indices.flatMap { $0.count == scores.count ? $0.int64s.map { Int($0) } : nil }
+    return (0..<images).map { image in
+        let rows = (image * k)..<(image * k + k)
+        return DetectionSet(indices: index.map { Array($0[rows]) } ?? [], scores: Array(s[rows]), labels: Array(l[rows]),
+                            boxes: rows.map { Array(b[(4 * $0)..<(4 * $0 + 4)]) })
     }
-    let b = boxes.floats
-    return DetectionSet(indices: [], scores: scores.floats, labels: labels.int64s.map { Int($0) },
-                        boxes: stride(from: 0, to: b.count, by: 4).map { Array(b[$0..<$0 + 4]) })
+}
+
+/// The detections of a result for one image (a precision report compares batch-1 runs).
+func detectionSet(_ result: Interpreter.Result, indices: Tensor?, side: String) throws(VerifyError) -> DetectionSet {
+    let sets = try detectionSets(result, indices: indices, side: side)
+    guard sets.count == 1 else { throw VerifyError("the \(side) has a batch of \(sets.count) images; this comparison takes one") }
+    return sets[0]
+}
+
+/// Rows of a [B, …] tensor's elements, one per image (a batch of images is judged image by
+/// image: each has its own top-k).
+func imageRows<T>(_ values: [T], images: Int) -> [[T]] {
+    guard images > 0, values.count % images == 0 else { return [values] }
+    let n = values.count / images
+    return (0..<images).map { Array(values[($0 * n)..<($0 * n + n)]) }
+}
+
+/// Per-image detection summaries as one: counts summed, worst errors and smallest margin over
+/// the images, failures prefixed with their image when there are several.
+func mergedSummary(_ parts: [DetectionSummary]) -> DetectionSummary {
+    let several = parts.count > 1
+    return DetectionSummary(matched: parts.reduce(0) { $0 + $1.matched }, total: parts.reduce(0) { $0 + $1.total },
+                            worstBoxError: parts.map(\.worstBoxError).max() ?? 0,
+                            worstScoreError: parts.map(\.worstScoreError).max() ?? 0,
+                            smallestMargin: parts.map(\.smallestMargin).min() ?? .infinity,
+                            passed: parts.allSatisfy(\.passed),
+                            failures: parts.enumerated().flatMap { i, p in p.failures.map { several ? "image \(i): \($0)" : $0 } })
 }

@@ -37,6 +37,7 @@ struct DumpCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
 
     @Option(help: "Output format.")
     var format: DumpFormat = .text
@@ -46,6 +47,9 @@ struct DumpCommand: ParsableCommand {
 
     @Option(parsing: .unconditional, help: "ONNX opset for --stage exported.")
     var opset: Int = 17
+
+    @Flag(help: "With --stage exported: export with a symbolic batch dimension (as onnx --dynamic-batch) and show the types the file declares.")
+    var dynamicBatch = false
 
     @Option(parsing: .unconditional, help: "dot, svg: merge each module scope of this many components (and everything under it) into one box (default: svg 2, dot every node).")
     var depth: Int?
@@ -67,13 +71,26 @@ struct DumpCommand: ParsableCommand {
         if let output {
             do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
         }
+        if dynamicBatch && stage != .exported { throw ValidationError("--dynamic-batch needs --stage exported") }
+        if dynamicBatch && batching.batch != nil {
+            throw ValidationError("--batch and --dynamic-batch exclude each other: give a static batch or a symbolic one")
+        }
     }
 
     func run() throws {
-        var graph = try model.load(TraceSettings(stages: .none, passes: stage == .traced ? nil : PassOptions())).graph
-        if stage == .exported {
-            let model = try makeModel(graph, options: ExportOptions(opset: opset, runChecker: false))
-            graph = try importModel(model, baseDirectory: nil)
+        let settings = TraceSettings(stages: .none, passes: stage == .traced ? nil : PassOptions(), batch: batching.size)
+        var graph: Graph
+        if dynamicBatch {
+            let (loaded, dynamic) = try model.loadDynamicBatch(settings)
+            let file = try makeModel(loaded.graph, options: ExportOptions(opset: opset, runChecker: false, dynamicBatch: dynamic))
+            let imported = try importModel(file, baseDirectory: nil, options: ImportOptions(dimensions: [dynamic.symbol: dynamic.batch]))
+            graph = withDeclaredTypes(imported, of: file)
+        } else {
+            graph = try model.load(settings).graph
+            if stage == .exported {
+                let model = try makeModel(graph, options: ExportOptions(opset: opset, runChecker: false))
+                graph = try importModel(model, baseDirectory: nil)
+            }
         }
         let text: String
         switch format {

@@ -3,6 +3,7 @@ import ModelZoo
 import VitIR
 import VitInterp
 import VitModels
+import VitONNX
 import VitVerify
 
 /// Options every command that traces a model shares.
@@ -39,6 +40,7 @@ struct ModelOptions: ParsableArguments {
         _ = try budget
     }
 
+
     /// --max-memory, or the default.
     var budget: MemoryBudget {
         get throws {
@@ -65,11 +67,38 @@ struct ModelOptions: ParsableArguments {
         do { return try VitVerify.loadConfig(model) } catch { throw CLIError(error) }
     }
 
+    /// For a dynamic-batch export: the model traced and optimized per `settings` at batch 2
+    /// (the graph exported) and its twin at batch 3 (`DynamicBatch`).
+    func loadDynamicBatch(_ settings: TraceSettings) throws -> (LoadedModel, DynamicBatch) {
+        var settings = settings
+        settings.batch = 2
+        let main = try load(settings)
+        settings.batch = 3
+        let twin = try load(settings)
+        return (main, DynamicBatch(twin: twin.graph, batch: 2, twinBatch: 3))
+    }
+
     /// The model traced and optimized per `settings` (`VitVerify.loadModel`).
     func load(_ settings: TraceSettings) throws -> LoadedModel {
         let request = try self.request
         do { return try loadModel(request, settings: settings) } catch { throw CLIError(error) }
     }
+}
+
+/// `--batch N`: images per run of a traced model (onnx, run, verify, dump; a command that
+/// batches adds this group beside `ModelOptions`).
+struct BatchOptions: ParsableArguments {
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("Images per run: the leading dimension of every graph input and output, 1…\(InputLimits.maxBatch) (default 1). With --onnx, the extent of a dynamic-batch file's batch when no --input gives it.",
+                               valueName: "n"))
+    var batch: Int?
+
+    func validate() throws {
+        if let batch, let problem = InputLimits.batchProblem(batch) { throw ValidationError("--batch \(batch): \(problem)") }
+    }
+
+    /// --batch, or 1.
+    var size: Int { batch ?? 1 }
 }
 
 /// How kernels compute (threads, GEMM library): process-wide settings, applied once by

@@ -21,6 +21,7 @@ struct ONNXCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
     @OptionGroup var precision: PrecisionOptions
 
     @Option(name: .shortAndLong, help: "Output file (default: <model name>.onnx in the current directory).")
@@ -38,6 +39,9 @@ struct ONNXCommand: ParsableCommand {
     @Flag(help: "Detectors: also output every stage (debug.backbone, debug.pyramid.p3, …, debug.topk_indices, debug.decoder.N.state) for stage-by-stage comparison with a reference.")
     var debugOutputs = false
 
+    @Flag(help: "Export a symbolic batch dimension (dim_param \"batch\"): the model is traced at batch 2 and 3, and the two folded graphs must differ only where a value is the batch times a constant (else one error naming the node).")
+    var dynamicBatch = false
+
     @Option(parsing: .unconditional, help: "Largest tensor (bytes) constant folding may create when it grows the model.")
     var foldBudget: Int = FoldingBudget().maxGrowthBytes
 
@@ -49,6 +53,12 @@ struct ONNXCommand: ParsableCommand {
         }
         guard foldBudget >= 0 else { throw ValidationError("--fold-budget must be ≥ 0") }
         try quantization.validate(precision: precision.precision)
+        if dynamicBatch && batching.batch != nil {
+            throw ValidationError("--batch and --dynamic-batch exclude each other: give a static batch or a symbolic one")
+        }
+        if dynamicBatch && precision.precision == .int8 {
+            throw ValidationError("--precision int8 and --dynamic-batch cannot be combined yet: quantize a static batch (--batch N)")
+        }
         if let output {
             do { _ = try OutputPath(output) } catch { throw flagError("-o: \(error)") }
         }
@@ -65,18 +75,20 @@ struct ONNXCommand: ParsableCommand {
         if debugOutputs && requested.architecture != .detector {
             throw CLIError("--debug-outputs applies to detector models; \(requested.name) is \(requested.architecture.rawValue)")
         }
-        var loaded = try model.load(TraceSettings(stages: debugOutputs ? .outputs : .marked,
-                                                  passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
-                                                  precision: precision.precision == .int8 ? .fp32 : precision.precision,
-                                                  policy: try precision.policy, onPhase: progress.reporter))
+        let settings = TraceSettings(stages: debugOutputs ? .outputs : .marked,
+                                     passes: PassOptions(budget: FoldingBudget(maxGrowthBytes: foldBudget)),
+                                     batch: batching.size, precision: precision.precision == .int8 ? .fp32 : precision.precision,
+                                     policy: try precision.policy, onPhase: progress.reporter)
+        var (loaded, dynamic) = dynamicBatch ? try model.loadDynamicBatch(settings) : (try model.load(settings), nil)
+        let batch = dynamic.map { "dynamic:\($0.symbol)" } ?? batching.batch.map(String.init)
         let folded = loaded.graph.nodes.count
         if precision.precision == .int8 { progress.begin("calibrating and quantizing") }
         let quantized = precision.precision == .int8 ? try quantization.quantize(&loaded.graph, budget: try model.budget) : []
         let path = output ?? "\(loaded.config.name).onnx"
         let options = ExportOptions(opset: opset, externalData: externalData ? .always : .automatic,
                                     producerVersion: vitexportVersion,
-                                    extraMetadata: try exportMetadata(loaded.config, weights: model.weights),
-                                    runChecker: !noCheck)
+                                    extraMetadata: try exportMetadata(loaded.config, weights: model.weights, batch: batch),
+                                    runChecker: !noCheck, dynamicBatch: dynamic)
         progress.begin(noCheck ? "lowering and writing" : "lowering, checking and writing")
         let report: ExportReport
         do { report = try writeModel(loaded.graph, to: path, options: options) } catch let error as ExportError {
@@ -85,6 +97,7 @@ struct ONNXCommand: ParsableCommand {
         if json { progress.begin("hashing") }
         var summary = try ExportSummary(loaded, report: report, weights: model.weights, hash: json, progress: progress)
         summary.nodes.folded = folded
+        summary.batch = batch
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -127,6 +140,8 @@ struct ExportSummary: Encodable {
     /// "passed" or "skipped".
     var checker: String
     var checkerDetail: String
+    /// The batch when not the default 1: a number, or `dynamic:<symbol>`.
+    var batch: String?
     var weights: Weights
     var phases: [Phase]
     var seconds: Double
@@ -163,6 +178,11 @@ struct ExportSummary: Encodable {
         var lines = ["wrote \(file.path) (\(file.bytes + (externalData?.bytes ?? 0)) bytes\(externalData.map { ", external data \($0.path)" } ?? ""))"]
         lines.append("  opset \(opset), IR \(irVersion); nodes: traced \(nodes.traced) → folded \(nodes.folded) → exported \(nodes.exported)")
         lines.append("  libonnx checker: \(checkerDetail)")
+        if let batch {
+            lines.append(batch.hasPrefix("dynamic:")
+                ? "  batch: symbolic '\(batch.dropFirst("dynamic:".count))' (traced at 2 and 3, shapes checked to differ only by the batch)"
+                : "  batch: \(batch)")
+        }
         if precision != Precision.fp32.rawValue { lines.append("  precision: \(precision) (graph inputs and outputs float32)") }
         if let notice = weights.notice { lines.append("  " + notice) }
         lines.append("  time: \(String(format: "%.2f", seconds)) s (" + phases.map { "\($0.name) \(String(format: "%.2f", $0.seconds))" }.joined(separator: ", ") + ")")
@@ -172,9 +192,11 @@ struct ExportSummary: Encodable {
 
 /// Provenance recorded in the file's `metadata_props` beside the graph's own (model name,
 /// config fingerprint, image size, weights kind): the tool version, the weights file and its
-/// FNV-1a hash, and how the backbone's patch embedding was resampled.
-func exportMetadata(_ config: ModelConfig, weights: String?) throws -> [String: String] {
+/// FNV-1a hash, how the backbone's patch embedding was resampled, and the batch when it is
+/// not the default 1 (a number, or `dynamic:<symbol>`).
+func exportMetadata(_ config: ModelConfig, weights: String?, batch: String? = nil) throws -> [String: String] {
     var meta = ["vitexport.version": vitexportVersion]
+    if let batch { meta["vitexport.batch"] = batch }
     if let weights {
         let storage: TensorStorage
         do { storage = try TensorStorage.map(path: weights) } catch { throw CLIError("--weights: \(error)") }

@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
     @OptionGroup var precision: PrecisionOptions
     @OptionGroup var io: GraphInputOptions
 
@@ -88,7 +89,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let progress = PhaseProgress()
         defer { progress.end() }
-        let graph = try loadGraph(model: model, onnx: onnx, progress: progress, precision: precision)
+        let graph = try loadGraph(model: model, onnx: onnx, io: io, batch: batching.batch, progress: progress, precision: precision)
         if let notice = seededWeightsNotice(graph) { print(notice) }
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
@@ -123,13 +124,7 @@ struct RunCommand: ParsableCommand {
             let lo = f.min() ?? 0, hi = f.max() ?? 0, mean = f.isEmpty ? 0 : f.reduce(0, +) / Float(f.count)
             print("\(name): \(t.dtype.shortName)\(t.shape) min \(lo) max \(hi) mean \(mean)")
         }
-        if detections > 0, let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"] {
-            let b = boxes.floats, sc = scores.floats, lb = labels.int64s
-            for i in 0..<min(detections, sc.count) {
-                let box = b[(4 * i)..<(4 * i + 4)].map { String(format: "%.1f", $0) }.joined(separator: ", ")
-                print(String(format: "  #%-3d label %3lld  score %.4f  ", i, lb[i], sc[i]) + "box [\(box)]")
-            }
-        }
+        if detections > 0 { printDetections(outputs, first: detections) }
         let runs = times.map { String(format: "%.3f", $0) }.joined(separator: " ")
         print("time \(String(format: "%.3f", seconds)) s (median of \(repeats): \(runs)), peak intermediate memory \(result.peakBytes) bytes")
         let cpu = cpuTimes.sorted()[cpuTimes.count / 2]
@@ -146,15 +141,38 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// Traces, folds and converts `--model` to `precision`, or imports the ONNX file when one is
-/// given, its phases shown by `progress`.
-func loadGraph(model: ModelOptions, onnx: String?, progress: PhaseProgress, precision: PrecisionOptions? = nil) throws -> Graph {
+/// The first `count` detections of each image (box, score, label), under a heading per image
+/// when there are several.
+func printDetections(_ outputs: [String: Tensor], first count: Int) {
+    guard let boxes = outputs["boxes"], let scores = outputs["scores"], let labels = outputs["labels"],
+          boxes.shape.count == 3, scores.count * 4 == boxes.count, labels.count == scores.count else { return }
+    let (images, k) = (boxes.shape[0], boxes.shape[1])
+    let b = boxes.floats, sc = scores.floats, lb = labels.int64s
+    for image in 0..<images {
+        if images > 1 { print("image \(image):") }
+        for i in 0..<min(count, k) {
+            let j = image * k + i
+            let box = b[(4 * j)..<(4 * j + 4)].map { String(format: "%.1f", $0) }.joined(separator: ", ")
+            print(String(format: "  #%-3d label %3lld  score %.4f  ", i, lb[j], sc[j]) + "box [\(box)]")
+        }
+    }
+}
+
+/// Traces, folds and converts `--model` to `precision` at `--batch`, or imports the ONNX file
+/// when one is given, its
+/// symbolic dimensions (a dynamic-batch export's `batch`) bound from the shapes of the
+/// `--input` files (`io`), else from `--batch`; its phases shown by `progress`.
+func loadGraph(model: ModelOptions, onnx: String?, io: GraphInputOptions? = nil, batch: Int? = nil,
+               progress: PhaseProgress = PhaseProgress(), precision: PrecisionOptions? = nil) throws -> Graph {
     defer { progress.end() }
     if let onnx {
         progress.begin("reading \(onnx)")
-        do { return try importModel(path: onnx) } catch { throw CLIError(error) }
+        do {
+            let shapes = try io?.inputs.fileTensors().mapValues(\.shape) ?? [:]
+            return try importBindingDimensions(path: onnx, shapes: shapes, batch: batch)
+        } catch { throw CLIError(error) }
     }
-    return try model.load(TraceSettings(stages: .none, precision: precision?.precision ?? .fp32,
+    return try model.load(TraceSettings(stages: .none, batch: batch ?? 1, precision: precision?.precision ?? .fp32,
                                         policy: try precision?.policy ?? .standard, onPhase: progress.reporter)).graph
 }
 

@@ -36,6 +36,7 @@ struct VerifyCommand: ParsableCommand {
             """)
 
     @OptionGroup var model: ModelOptions
+    @OptionGroup var batching: BatchOptions
     @OptionGroup var precision: PrecisionOptions
     @OptionGroup var io: GraphInputOptions
     @OptionGroup(title: "int8 quantization") var quantization: QuantizationOptions
@@ -72,7 +73,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let request = VerifyRequest(model: try model.request, onnx: onnx, opset: opset, inputs: try io.inputs,
-                                    tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance))
+                                    tolerances: VerifyTolerances(relative: tolerance, score: scoreTolerance),
+                                    batch: batching.size)
         if model.weights == nil { print(seededWeightsNotice(seed: try model.loadConfig().seed)) }
         if perScope {
             let loaded = try model.load(TraceSettings(stages: .marked))

@@ -81,6 +81,13 @@ private let cases: [BadInput] = [
     BadInput(name: "calibration input the model lacks", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-input", "nope=$DIR/bad.npy", "-o", "$DIR/m.onnx"], expected: "no input nope"),
     BadInput(name: "malformed calibration npy", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-input", "image=$DIR/bad.npy", "-o", "$DIR/m.onnx"], expected: "bad.npy"),
     BadInput(name: "calibration input given unevenly", arguments: ["onnx", "-m", "tiny-convattn", "--precision", "int8", "--calibrate-input", "image=$DIR/bad.npy", "--calibrate-input", "image=$DIR/bad.npy", "--calibrate-input", "x=$DIR/bad.npy", "-o", "$DIR/m.onnx"], expected: "same number of times"),
+    BadInput(name: "batch of zero", arguments: ["onnx", "-m", "tiny-convattn", "--batch", "0", "-o", "$DIR/m.onnx"], expected: "--batch 0: expected a batch size in 1…1024"),
+    BadInput(name: "negative batch", arguments: ["run", "-m", "tiny-convattn", "--batch", "-3"], expected: "--batch -3: expected a batch size in 1…1024"),
+    BadInput(name: "batch over the limit", arguments: ["verify", "-m", "tiny-convattn", "--batch", "1025"], expected: "--batch 1025: expected a batch size in 1…1024"),
+    BadInput(name: "batch past Int", arguments: ["onnx", "-m", "tiny-convattn", "--batch", "99999999999999999999", "-o", "$DIR/m.onnx"], expected: "--batch"),
+    BadInput(name: "static and dynamic batch", arguments: ["onnx", "-m", "tiny-convattn", "--batch", "2", "--dynamic-batch", "-o", "$DIR/m.onnx"], expected: "--batch and --dynamic-batch exclude each other"),
+    BadInput(name: "dynamic batch dump of the traced stage", arguments: ["dump", "-m", "tiny-convattn", "--dynamic-batch"], expected: "--dynamic-batch needs --stage exported"),
+    BadInput(name: "drop-empty on a batch", arguments: ["run", "-m", "dino-tiny", "--batch", "2", "--drop-empty"], expected: "--drop-empty works on one image"),
 ]
 
 @Test("Bad input: non-zero exit, one line, no file left", arguments: cases)

@@ -192,6 +192,57 @@ func temporaryDirectory() throws -> URL {
     #expect(!r.stdout.contains("seeded"))
 }
 
+@Test func batchFlagsAreInTheHelp() throws {
+    for command in ["onnx", "run", "verify", "dump"] {
+        let r = try vitexport([command, "--help"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("--batch <n>"), "\(command)")
+        #expect(r.stdout.contains("Images per run: the leading dimension of every graph"), "\(command)")
+        #expect(r.stdout.contains("input and output, 1…1024 (default 1)."), "\(command)")
+    }
+    for command in ["onnx", "dump"] {
+        let r = try vitexport([command, "--help"])
+        #expect(r.stdout.contains("--dynamic-batch"), "\(command)")
+    }
+}
+
+@Test func dynamicBatchFileRunsAtTheBatchItIsFedAndDumpsItsSymbol() throws {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let file = dir.appendingPathComponent("dyn.onnx").path
+    let export = try vitexport(["onnx", "-m", "tiny-convattn", "--dynamic-batch", "-o", file])
+    #expect(export.status == 0, "\(export.stderr)")
+    #expect(export.stdout.contains("batch: symbolic 'batch' (traced at 2 and 3"))
+    #expect(export.stdout.contains("libonnx checker: passed"))
+
+    let unbound = try vitexport(["run", "--onnx", file])
+    #expect(unbound.status != 0)
+    #expect(unbound.stderr == "Error: \(file): graph input 'image' has the symbolic dimension 'batch' at axis 0; feed 'image' with --input or give --batch N\n")
+    let three = try vitexport(["run", "--onnx", file, "--batch", "3", "--save", dir.appendingPathComponent("io3").path])
+    #expect(three.status == 0, "\(three.stderr)")
+    #expect(three.stdout.contains("logits: f32[3, 10]"))
+    // The batch of a fed input binds the symbol (over --batch).
+    let fed = try vitexport(["run", "--onnx", file, "--batch", "5", "--input", "image=\(dir.path)/io3/input.image.npy"])
+    #expect(fed.status == 0, "\(fed.stderr)")
+    #expect(fed.stdout.contains("logits: f32[3, 10]"))
+    let verified = try vitexport(["verify", "-m", "tiny-convattn", "--batch", "3", "--onnx", file])
+    #expect(verified.status == 0, "\(verified.stdout)\(verified.stderr)")
+
+    let dump = try vitexport(["dump", "-m", "tiny-convattn", "--stage", "exported", "--dynamic-batch"])
+    #expect(dump.status == 0, "\(dump.stderr)")
+    #expect(dump.stdout.contains("%image: f32[batch, 3, 32, 32]") || dump.stdout.contains("image: f32[batch, 3, 32, 32]"), "\(dump.stdout.prefix(400))")
+    #expect(dump.stdout.contains("f32[batch, 10]"))
+    let plain = try vitexport(["dump", "-m", "tiny-convattn", "--stage", "exported"])
+    #expect(!plain.stdout.contains("batch"))
+}
+
+@Test func staticBatchRunsEveryImage() throws {
+    let r = try vitexport(["run", "-m", "dino-tiny", "--batch", "2", "--detections", "1"])
+    #expect(r.status == 0, "\(r.stderr)")
+    #expect(r.stdout.contains("boxes: f32[2, 100, 4]"))
+    #expect(r.stdout.contains("image 0:\n  #0   label ") && r.stdout.contains("image 1:\n  #0   label "), "\(r.stdout)")
+}
+
 @Test func runHelpListsThreadsAndGEMM() throws {
     let r = try vitexport(["run", "--help"])
     #expect(r.status == 0)

@@ -73,3 +73,15 @@ func unmodifiedExportPassesStageByStage(opset: Int) throws {
     guard case .detectionSets(let reason) = report.mode else { Issue.record("mode \(report.mode)"); return }
     #expect(reason.contains("names"))
 }
+
+@Test func batchIsVerifiedImageByImage() throws {
+    // Two images in one batch: proposals and detections are judged per image (each image has
+    // its own top-k); judged as one list, image 1's scores restart below image 0's and fail.
+    let report = try verifyModel(VerifyRequest(model: ModelRequest(model: "dino-tiny"), inputs: GraphInputs(seed: 3), batch: 2))
+    #expect(report.passed, "\(report.table)")
+    #expect(report.mode == .stages)
+    let detections = try #require(report.detections)
+    #expect(detections.matched == 200 && detections.total == 200, "\(report.table)")
+    let proposals = try #require(report.rows.first { $0.stage == "topk_indices" })
+    #expect(proposals.passed && proposals.verdict.hasPrefix("image "), "\(proposals.verdict)")
+}
