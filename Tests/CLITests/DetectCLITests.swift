@@ -34,7 +34,7 @@ private struct DetectionFile: Decodable {
     let r = try vitexport(["detect", "--help"])
     #expect(r.status == 0)
     #expect(r.stdout.contains("USAGE: vitexport detect [<options>] [<photo> ...] --out <dir>"))
-    for flag in ["--threshold <threshold>", "--top <N>", "--keep-aspect", "--onnx <file>", "--weights <file>", "-m, --model <name-or-path>", "--precision <fp32|fp16|mixed>"] {
+    for flag in ["--threshold <threshold>", "--top <N>", "--keep-aspect", "--onnx <file>", "--weights <file>", "-m, --model <name-or-path>", "--precision <fp32|fp16|mixed|int8>"] {
         #expect(r.stdout.contains(flag), "\(flag)")
     }
     #expect(r.stdout.contains("(default: 0.5)"))

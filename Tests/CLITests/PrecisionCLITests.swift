@@ -7,7 +7,7 @@ import Testing
 @Test(arguments: ["onnx", "run", "verify"]) func precisionHelp(command: String) throws {
     let r = try vitexport([command, "--help"])
     #expect(r.status == 0)
-    #expect(r.stdout.contains("--precision <fp32|fp16|mixed>"))
+    #expect(r.stdout.contains("--precision <fp32|fp16|mixed|int8>"))
     #expect(r.stdout.contains("--fp32-regions <list>"))
     #expect(r.stdout.contains("box-decoding"))
 }
@@ -15,7 +15,9 @@ import Testing
 @Test func precisionRefusesBadValuesInOneLine() throws {
     let cases: [([String], String)] = [
         (["onnx", "-m", "tiny-convattn", "--precision", "fp8"], "--precision"),
-        (["onnx", "-m", "tiny-convattn", "--precision", "int8"], "--precision int8: choose fp32, fp16, mixed"),
+        (["onnx", "-m", "tiny-convattn", "--precision", "int8"], "--precision int8 needs calibration inputs"),
+        (["run", "-m", "tiny-convattn", "--precision", "int8"], "--precision int8 is made by `vitexport onnx --precision int8`"),
+        (["detect", "x.jpg", "--out", ".", "--precision", "int8"], "--precision int8 is made by `vitexport onnx --precision int8`"),
         (["onnx", "-m", "tiny-convattn", "--precision", "fp16", "--fp32-regions", "softmax"], "--fp32-regions applies to --precision mixed"),
         (["onnx", "-m", "tiny-convattn", "--precision", "mixed", "--fp32-regions", "softmax,attention"], "unknown region 'attention'"),
         (["run", "--onnx", "/nonexistent.onnx", "--precision", "fp16"], "an ONNX file runs in the precision it was exported in"),

@@ -80,3 +80,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 }
+
+/// `verify --precision int8` judges the quantized detector against fp32 teacher-forced;
+/// `--per-scope` ranks the scopes; the options are refused where they mean nothing.
+@Test func verifyInt8ReportsAgreementAndRanksScopes() throws {
+    let weights = repoRoot.appendingPathComponent("Tests/Fixtures/detector/dino-tiny.weights.safetensors").path
+    let base = ["verify", "-m", "dino-tiny", "--weights", weights, "--precision", "int8", "--calibrate-seeded", "2"]
+    let report = try vitexport(base)
+    #expect(report.status == 0, "\(report.stderr)")
+    #expect(report.stdout.contains("precision int8 against fp32, decoder teacher-forced"), "\(report.stdout)")
+    #expect(report.stdout.contains("within the stated agreement"))
+
+    let ranked = try vitexport(base + ["--per-scope"])
+    #expect(ranked.status == 0, "\(ranked.stderr)")
+    let rows = ranked.stdout.split(separator: "\n").filter { $0.hasPrefix("transformer.") || $0.hasPrefix("backbone") || $0.hasPrefix("neck") }
+    #expect(rows.count >= 4, "\(ranked.stdout)")
+    #expect(ranked.stdout.contains("ranked by what quantizing the scope alone costs"))
+
+    for (arguments, message) in [(["verify", "-m", "dino-tiny", "--per-scope"], "--per-scope needs --precision int8"),
+                                 (["verify", "-m", "dino-tiny", "--onnx", "x.onnx", "--precision", "int8", "--calibrate-seeded", "2"],
+                                  "already reduced")] {
+        let r = try vitexport(arguments)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(message), "\(r.stderr)")
+    }
+}
