@@ -8,7 +8,8 @@ struct Run {
     var stderr: String
 }
 
-func vitexport(_ arguments: [String], cwd: URL? = nil) throws -> Run {
+/// Runs the built tool in `cwd`, with `environment` replacing the inherited one when given.
+func vitexport(_ arguments: [String], cwd: URL? = nil, environment: [String: String]? = nil) throws -> Run {
     let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var dir = bin
     // swift test runs `<build>/debug/<pkg>PackageTests.xctest`; the tool is in `<build>/debug`.
@@ -19,6 +20,7 @@ func vitexport(_ arguments: [String], cwd: URL? = nil) throws -> Run {
     process.executableURL = dir.appendingPathComponent("vitexport")
     process.arguments = arguments
     if let cwd { process.currentDirectoryURL = cwd }
+    if let environment { process.environment = environment }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -128,24 +128,6 @@ private func sha256(_ path: String) throws -> String {
     #expect(!bound.stdout.contains("seeded"))
 }
 
-/// Runs the tool with `environment` replacing the inherited one.
-private func vitexport(_ arguments: [String], environment: [String: String]) throws -> Run {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var dir = bin
-    while !FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("vitexport").path), dir.path != "/" {
-        dir.deleteLastPathComponent()
-    }
-    let process = Process()
-    process.executableURL = dir.appendingPathComponent("vitexport")
-    process.arguments = arguments
-    process.environment = environment
-    let out = Pipe(), err = Pipe()
-    (process.standardOutput, process.standardError) = (out, err)
-    try process.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Run(status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
-}
 
 @Test func dumpSVGIsDrawnByGraphvizAndWrittenAtomically() throws {
     let dir = try temporaryDirectory()
