@@ -28,7 +28,7 @@ public struct PrecisionThresholds: Sendable, Equatable {
 extension PrecisionThresholds {
     /// int8 (QDQ) against fp32, teacher-forced: looser than float16's, as 8-bit activations
     /// move every stage by percents (measured in README "int8 quantization").
-    public static let int8 = PrecisionThresholds(stageRelative: 0.25, matchedFraction: 0.8, meanIoU: 0.6, scoreDrift: 0.1)
+    public static let int8 = PrecisionThresholds(stageRelative: 0.1, matchedFraction: 0.8, meanIoU: 0.6, scoreDrift: 0.1)
 }
 
 /// One stage of a precision report.
