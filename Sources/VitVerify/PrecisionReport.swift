@@ -170,22 +170,10 @@ private func detectionAgreement(_ ref: Interpreter.Result, _ cand: Interpreter.R
     }
     let r = try detectionSet(ref, indices: referenceIndex, side: "fp32 model")
     let c = try detectionSet(cand, indices: reducedIndex, side: "reduced model")
-    var position: [Int: Int] = [:]
-    for (j, i) in c.indices.enumerated() { position[i] = j }
-    var matched = 0, iouSum: Float = 0, drift: Float = 0, cornerSum: Float = 0, cornerMax: Float = 0
-    for (i, index) in r.indices.enumerated() {
-        guard let j = position[index] else { continue }
-        matched += 1
-        iouSum += intersectionOverUnion(c.boxes[j], r.boxes[i], tolerance: 0)
-        drift = max(drift, abs(c.scores[j] - r.scores[i]))
-        for (a, b) in zip(c.boxes[j], r.boxes[i]) {
-            cornerSum += abs(a - b)
-            cornerMax = max(cornerMax, abs(a - b))
-        }
-    }
-    return DetectionAgreement(matched: matched, total: r.indices.count, meanIoU: matched == 0 ? 0 : iouSum / Float(matched),
-                              largestScoreDrift: drift, meanCornerError: matched == 0 ? 0 : cornerSum / Float(4 * matched),
-                              largestCornerError: cornerMax, proposalOverlap: nil)
+    let m = matchDetections(candidate: c, reference: r, iouTolerance: 0)
+    return DetectionAgreement(matched: m.matched, total: m.total, meanIoU: m.matched == 0 ? 0 : m.meanIoU,
+                              largestScoreDrift: m.maxScoreDrift, meanCornerError: m.meanCornerError,
+                              largestCornerError: m.largestCornerError, proposalOverlap: nil)
 }
 
 /// A reduced-precision check: the float32 model traced with stages, the reduced model (the

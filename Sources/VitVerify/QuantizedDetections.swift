@@ -12,6 +12,10 @@ public struct DetectionMatch: Sendable, CustomStringConvertible {
     /// Mean box IoU and largest |Δscore| over the matched pairs (1 and 0 when none match).
     public var meanIoU: Float
     public var maxScoreDrift: Float
+    /// Mean and largest |Δ| of the matched boxes' corner coordinates, in pixels (0 when none
+    /// match or when matched as objects).
+    public var meanCornerError: Float = 0
+    public var largestCornerError: Float = 0
 
     public var matchedFraction: Float { total == 0 ? 1 : Float(matched) / Float(total) }
 
@@ -20,18 +24,24 @@ public struct DetectionMatch: Sendable, CustomStringConvertible {
     }
 }
 
-/// Matches `candidate`'s detections to `reference`'s by identity (`DetectionSet.indices`).
-public func matchDetections(candidate: DetectionSet, reference: DetectionSet) -> DetectionMatch {
+/// Matches `candidate`'s detections to `reference`'s by identity (`DetectionSet.indices`);
+/// `iouTolerance` is `intersectionOverUnion`'s for empty boxes.
+public func matchDetections(candidate: DetectionSet, reference: DetectionSet, iouTolerance: Float = 1e-6) -> DetectionMatch {
     let position = Dictionary(candidate.indices.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
-    var matched = 0, iouSum: Float = 0, drift: Float = 0
+    var matched = 0, iouSum: Float = 0, drift: Float = 0, cornerSum: Float = 0, cornerMax: Float = 0
     for (i, index) in reference.indices.enumerated() {
         guard let j = position[index] else { continue }
         matched += 1
-        iouSum += intersectionOverUnion(candidate.boxes[j], reference.boxes[i], tolerance: 1e-6)
+        iouSum += intersectionOverUnion(candidate.boxes[j], reference.boxes[i], tolerance: iouTolerance)
         drift = Swift.max(drift, Swift.abs(candidate.scores[j] - reference.scores[i]))
+        for (a, b) in zip(candidate.boxes[j], reference.boxes[i]) {
+            cornerSum += Swift.abs(a - b)
+            cornerMax = Swift.max(cornerMax, Swift.abs(a - b))
+        }
     }
     return DetectionMatch(matched: matched, total: reference.indices.count,
-                              meanIoU: matched == 0 ? 1 : iouSum / Float(matched), maxScoreDrift: drift)
+                          meanIoU: matched == 0 ? 1 : iouSum / Float(matched), maxScoreDrift: drift,
+                          meanCornerError: matched == 0 ? 0 : cornerSum / Float(4 * matched), largestCornerError: cornerMax)
 }
 
 /// A detector run's detections (identified by flat index slot · classes + label) and the
@@ -110,7 +120,7 @@ public func matchDetectionObjects(candidate: DetectionSet, reference: DetectionS
         drift = Swift.max(drift, Swift.abs(candidate.scores[best.j] - reference.scores[i]))
     }
     return DetectionMatch(matched: matched, total: reference.scores.count,
-                              meanIoU: matched == 0 ? 1 : iouSum / Float(matched), maxScoreDrift: drift)
+                          meanIoU: matched == 0 ? 1 : iouSum / Float(matched), maxScoreDrift: drift)
 }
 
 /// One scope's cost in `int8Sensitivity`: the detector with only that scope quantized.

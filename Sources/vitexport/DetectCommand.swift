@@ -126,12 +126,11 @@ struct DetectCommand: ParsableCommand {
             }
         }
         let graph = try loadGraph(model: model, onnx: onnx, progress: PhaseProgress(), precision: precision)
-        guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
-              let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3,
+        guard let size = photoInputSize(graph),
               Set(["boxes", "scores", "labels"]).isSubset(of: graph.outputs.map { graph.name(of: $0) }) else {
             throw CLIError("\(onnx ?? model.model): detect needs a detector with the input image [1, 3, H, W] and the outputs boxes, scores and labels")
         }
-        do { try checkModelInputSize(height: dims[2], width: dims[3], budget: try model.budget, source: onnx ?? model.model) } catch {
+        do { try checkModelInputSize(height: size.height, width: size.width, budget: try model.budget, source: onnx ?? model.model) } catch {
             throw CLIError(error)
         }
         var config: ModelConfig?
@@ -144,7 +143,7 @@ struct DetectCommand: ParsableCommand {
         let seededNote = onnx == nil
             ? (model.weights == nil ? config.map { seededWeightsNotice(seed: $0.seed) } : nil)
             : seededWeightsNotice(graph)
-        return LoadedDetector(graph: graph, inputHeight: dims[2], inputWidth: dims[3],
+        return LoadedDetector(graph: graph, inputHeight: size.height, inputWidth: size.width,
                               classes: DetectorClasses(count: config?.detector?.numClasses),
                               seededNote: seededNote,
                               name: config?.name ?? onnx ?? model.model)
@@ -240,4 +239,12 @@ struct DetectorClasses {
 /// The absolute path of `path` with symbolic links resolved where it exists.
 func canonicalPath(_ path: String) -> String {
     URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
+}
+
+/// The (height, width) of `graph`'s input `image` when it is one RGB photo [1, 3, H, W], the
+/// input `detect` and photo calibration fill.
+func photoInputSize(_ graph: Graph) -> (height: Int, width: Int)? {
+    guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
+          let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3 else { return nil }
+    return (dims[2], dims[3])
 }

@@ -200,13 +200,12 @@ struct QuantizationOptions: ParsableArguments {
     /// One sample per photo: the graph's `image` input [1, 3, H, W] as `detect` prepares it,
     /// other inputs seeded with the sample's number.
     func photoSamples(_ photos: [String], graph: Graph, budget: MemoryBudget) throws -> [[String: Tensor]] {
-        guard let input = graph.inputs.first(where: { graph.name(of: $0) == "image" }),
-              let dims = graph.type(of: input).shape.ints, dims.count == 4, dims[0] == 1, dims[1] == 3 else {
+        guard let size = photoInputSize(graph) else {
             throw CLIError("--calibrate: photos calibrate a model whose input image is [1, 3, H, W]; use --calibrate-input or --calibrate-seeded")
         }
         return try photos.enumerated().map { k, path in
             let tensor: Tensor
-            do { tensor = try loadImageInput(path: path, height: dims[2], width: dims[3], keepAspect: calibrateKeepAspect, budget: budget).0 } catch {
+            do { tensor = try loadImageInput(path: path, height: size.height, width: size.width, keepAspect: calibrateKeepAspect, budget: budget).0 } catch {
                 throw CLIError(error)
             }
             var feeds: [String: Tensor]
