@@ -35,7 +35,9 @@ let package = Package(
         // oneDNN (dnnl_sgemm) and the OpenMP runtime it runs on, as a system library.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // The reference interpreter: one kernel per op.
-        .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS", "CDNNL"]),
+        .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS", "CDNNL", "CVecKernels"]),
+        // AVX2 twins of the interpreter's portable Softmax and Gelu kernels (bit-identical).
+        .target(name: "CVecKernels"),
         // Graph passes (folding runs the interpreter's kernels).
         .target(name: "VitPasses", dependencies: ["VitIR", "VitInterp"]),
         // int8 post-training quantization: calibration through interpreter hooks and the QDQ rewrite.

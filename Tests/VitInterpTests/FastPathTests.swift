@@ -73,7 +73,11 @@ import VitIR
                 }
             }
             let xt = Tensor(x, shape: shape)
-            let fast = VitInterp.softmaxVectorExp(xt, axis: axis < 0 ? axis + shape.count : axis)
+            let a = axis < 0 ? axis + shape.count : axis
+            let fast = VitInterp.softmaxVectorExp(xt, axis: a, isa: .portable)
+            for isa in VectorISA.usable where isa != .portable {
+                expectBitExact(VitInterp.softmaxVectorExp(xt, axis: a, isa: isa), fast, "\(isa) shape \(shape) axis \(axis)")
+            }
             let reference = try softmaxReference(xt, axis: axis)
             // k terms per Float partial sum (8 lanes, folded every 4096 elements).
             let n = shape[axis < 0 ? axis + shape.count : axis]
@@ -85,6 +89,15 @@ import VitIR
         #expect(VitInterp.softmaxVectorExp(allNegativeInfinity, axis: 0).floats.allSatisfy { $0.isNaN })
         let referenceLane = try softmaxReference(allNegativeInfinity, axis: 0)
         #expect(referenceLane.floats.allSatisfy { $0.isNaN })
+    }
+
+    /// The AVX2 kernels run wherever the CPU has AVX2 (Linux's own reading of CPUID says so),
+    /// so the bit-for-bit comparisons above are not silently skipped on such a machine.
+    @Test func avx2DetectedWhereTheCPUHasIt() throws {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
+        let hasAVX2 = flags.split(separator: " ").contains("avx2")
+        #expect((VectorISA.best == .avx2) == hasAVX2)
     }
 
     // MARK: Gelu with the vector exp
@@ -100,7 +113,10 @@ import VitIR
             var x = (0..<count).map { _ in rng.float(in: -scale...scale) }
             if count > 0 { for v in special where rng.bool() { x[rng.int(0...(count - 1))] = v } }
             let xt = Tensor(x, shape: [count])
-            let fast = VitInterp.geluVectorExp(xt, approximate)
+            let fast = VitInterp.geluVectorExp(xt, approximate, isa: .portable)
+            for isa in VectorISA.usable where isa != .portable {
+                expectBitExact(VitInterp.geluVectorExp(xt, approximate, isa: isa), fast, "\(isa) count \(count)")
+            }
             let reference = geluReference(xt, approximate)
             expectClose(fast, reference, relative: { x in 1.1e-6 + 2e-7 * x * x }, absolute: 5e-38, input: x,
                         "count \(count)")

@@ -1,3 +1,4 @@
+import CVecKernels
 import VitIR
 
 // Fast path of Gelu (Kernels/Elementwise.swift).
@@ -18,13 +19,17 @@ import VitIR
 ///   Recipes' erfcc, fractional error < 1.2e-7 everywhere), erfc(−z) = 2 − erfc(z);
 /// - `tanh`: x / (1 + exp(−2u)), u = √(2/π)·(x + 0.044715·x³).
 /// ±∞ and NaN give what the formulas give in IEEE arithmetic (+∞ → +∞, −∞ → NaN).
-func geluVectorExp(_ x: Tensor, _ approximate: GeluApproximation) -> Tensor {
+/// `isa` picks the implementation (both give the same bits).
+func geluVectorExp(_ x: Tensor, _ approximate: GeluApproximation, isa: VectorISA = .best) -> Tensor {
     withFloats(x) { src in
         makeFloats(x.dtype, x.shape) { dst in
             let s = src.baseAddress!, d = dst.baseAddress!
             let count = src.count
             parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
                 let lower = blocks.lowerBound * 8, upper = Swift.min(blocks.upperBound * 8, count)
+                if isa == .avx2 {
+                    return vk_gelu_avx2(s + lower, d + lower, upper - lower, approximate == .tanh ? 1 : 0)
+                }
                 var j = lower
                 while j + 8 <= upper {
                     store8(gelu8(load8(s + j), approximate), d + j)

@@ -1,3 +1,4 @@
+import CVecKernels
 import VitIR
 
 // Fast path of Softmax (Kernels/Normalization.swift).
@@ -13,8 +14,9 @@ import VitIR
 
 /// Softmax along the normalized axis `a` in Float: `exp8`, the sum in eight Float lanes folded
 /// into a Double every 4096 terms, then one multiply by the rounded reciprocal. A strided axis
-/// is gathered into a contiguous row per lane and scattered back.
-func softmaxVectorExp(_ x: Tensor, axis a: Int) -> Tensor {
+/// is gathered into a contiguous row per lane and scattered back. `isa` picks the
+/// implementation of the row kernel (both give the same bits).
+func softmaxVectorExp(_ x: Tensor, axis a: Int, isa: VectorISA = .best) -> Tensor {
     let n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *), outer = x.shape[..<a].reduce(1, *)
     return withFloats(x) { src in
         makeFloats(x.dtype, x.shape) { dst in
@@ -23,7 +25,7 @@ func softmaxVectorExp(_ x: Tensor, axis a: Int) -> Tensor {
             let grain = Swift.max(1, (1 << 14) / n)
             if inner == 1 {
                 parallelChunks(outer, grain: grain) { rows in
-                    for r in rows { softmaxRow(s + r * n, d + r * n, n) }
+                    for r in rows { softmaxRow(s + r * n, d + r * n, n, isa) }
                 }
                 return
             }
@@ -34,7 +36,7 @@ func softmaxVectorExp(_ x: Tensor, axis a: Int) -> Tensor {
                 for lane in lanes {
                     let base = (lane / inner) * n * inner + lane % inner
                     for j in 0..<n { row[j] = s[base + j * inner] }
-                    softmaxRow(row, row, n)
+                    softmaxRow(row, row, n, isa)
                     for j in 0..<n { d[base + j * inner] = row[j] }
                 }
             }
@@ -43,7 +45,8 @@ func softmaxVectorExp(_ x: Tensor, axis a: Int) -> Tensor {
 }
 
 /// Softmax of one contiguous row of `n` > 0 floats (`dst` may equal `src`).
-private func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+private func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ isa: VectorISA) {
+    if isa == .avx2 { return vk_softmax_row_avx2(src, dst, n) }
     let full = n & ~7, tail = n - full
     var m8 = Float8(repeating: -.infinity)
     var j = 0
@@ -65,7 +68,7 @@ private func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer
         acc += e
         j += 8
         if j & 4095 == 0 {
-            sum += Double(acc.sum())
+            sum += Double(laneSum(acc))
             acc = Float8()
         }
     }
@@ -74,7 +77,7 @@ private func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer
         storePartial8(e, dst + full, tail)
         acc += e
     }
-    sum += Double(acc.sum())
+    sum += Double(laneSum(acc))
 
     let scale = Float8(repeating: Float(1 / sum))
     j = 0

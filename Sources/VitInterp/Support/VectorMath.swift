@@ -1,6 +1,21 @@
 // Eight-lane Float helpers for the transcendental kernels (Softmax, Gelu). Written with
 // operations that lower to baseline SSE2 (no rounding instructions, no FMA), so they vectorize
-// on any x86-64 and on arm64 without target flags.
+// on any x86-64 and on arm64 without target flags. Sources/CVecKernels repeats the kernels
+// built on them with AVX2, operation for operation; `VectorISA` picks one.
+
+import CVecKernels
+
+/// Which implementation of the eight-lane kernels runs: the portable Swift one (SSE2 halves on
+/// x86-64) or the AVX2 one in C (whole 8-lane registers). Both give the same bits.
+enum VectorISA: Sendable, CaseIterable {
+    case portable, avx2
+
+    /// The widest one this CPU and OS support.
+    static let best: VectorISA = vk_avx2_usable() == 1 ? .avx2 : .portable
+
+    /// Every implementation usable here.
+    static var usable: [VectorISA] { best == .avx2 ? [.portable, .avx2] : [.portable] }
+}
 
 typealias Float8 = SIMD8<Float>
 
@@ -28,6 +43,15 @@ func loadPartial8(_ p: UnsafePointer<Float>, _ count: Int, fill: Float) -> Float
 @inline(__always)
 func storePartial8(_ v: Float8, _ p: UnsafeMutablePointer<Float>, _ count: Int) {
     for i in 0..<count { p[i] = v[i] }
+}
+
+/// Sum of the lanes in a fixed order: lanes i + (i + 4), then those two apart, then the last
+/// two (the order CVecKernels' `lane_sum` uses).
+@inline(__always)
+func laneSum(_ v: Float8) -> Float {
+    let h = v.lowHalf + v.highHalf
+    let q = h.lowHalf + h.highHalf
+    return q[0] + q[1]
 }
 
 /// eˣ per lane (Cephes expf scheme): x = n·ln2 + r with |r| ≤ ln2/2 (two-part ln2), e^r by a
