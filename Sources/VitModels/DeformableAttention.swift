@@ -60,20 +60,27 @@ func multiScaleDeformableAttention(_ m: ModelContext, _ name: String, query: Sym
             .reshape([b, nq, heads, levels * points])
             .softmax(axis: -1)
 
-        let locations: SymbolicTensor
+        // GridSample's coordinates 2·location − 1 of the sampling locations.
+        let grids: SymbolicTensor
         switch reference {
         case .points(let ref):
-            let normalizer = m.tracer.constant(Tensor(spatialShapes.flatMap { [Float($0.1), Float($0.0)] },
-                                                      shape: [1, 1, 1, levels, 1, 2]), name: m.tracer.qualified("offset_normalizer"))
-            locations = try ref.reshape([ref.dims[0], nq, 1, 1, 1, 2]).add(offsets.div(normalizer))   // [1, …]: shared by the batch
+            // location = ref + offset / (W, H) per level, written as (2·ref − 1) + offset · 2/(W, H):
+            // two passes over the offsets instead of four, the same value up to rounding.
+            let scale = m.tracer.constant(Tensor(spatialShapes.flatMap { [2 / Float($0.1), 2 / Float($0.0)] },
+                                                 shape: [1, 1, 1, levels, 1, 2]), name: m.tracer.qualified("offset_scale"))
+            grids = try ref.reshape([ref.dims[0], nq, 1, 1, 1, 2]).mul(2).sub(1)   // [1, …]: shared by the batch
+                .add(offsets.mul(scale))
         case .boxes(let ref):
             let center = try ref.slice(axis: 2, start: 0, end: 2).reshape([b, nq, 1, 1, 1, 2])
             let size = try ref.slice(axis: 2, start: 2, end: 4).reshape([b, nq, 1, 1, 1, 2])
-            locations = try center.add(offsets.div(Float(points)).mul(size).mul(0.5))
+            grids = try center.add(offsets.div(Float(points)).mul(size).mul(0.5)).mul(2).sub(1)
         }
-        let grids = try locations.mul(2).sub(1)
 
-        var samples: [SymbolicTensor] = []
+        // Each level's samples weighted and summed over its points, then the levels added:
+        // detrex stacks all levels' samples and sums the L·P products at once; this is the same
+        // sum, grouped by level, without materialising the stacked samples.
+        let headWeights = try weights.transpose([0, 2, 1, 3]).reshape([b * heads, 1, nq, levels * points])
+        var attended: SymbolicTensor?
         var start = 0
         for (l, (h, w)) in spatialShapes.enumerated() {
             let levelValue = try v.slice(axis: 1, start: start, end: start + h * w)
@@ -87,15 +94,17 @@ func multiScaleDeformableAttention(_ m: ModelContext, _ name: String, query: Sym
             let sampled = try m.tracer.apply(.gridSample(GridSampleAttributes(mode: .bilinear, paddingMode: .zeros,
                                                                              alignCorners: false)),
                                              [levelValue, grid])[0]                 // [B·heads, d, Nq, P]
-            samples.append(try sampled.unsqueeze([3]))
+            let levelWeights = try headWeights.slice(axis: 3, start: l * points, end: (l + 1) * points)
+            let levelSum = try sampled.mul(levelWeights).reduceSum([3], keepDims: false)  // [B·heads, d, Nq]
+            attended = try attended.map { try $0.add(levelSum) } ?? levelSum
             start += h * w
         }
-        let stacked = try concat(samples, axis: 3).reshape([b * heads, headDim, nq, levels * points])
-        let headWeights = try weights.transpose([0, 2, 1, 3]).reshape([b * heads, 1, nq, levels * points])
-        let attended = try stacked.mul(headWeights).reduceSum([3], keepDims: false)    // [B·heads, d, Nq]
-            .reshape([b, dim, nq])
-            .transpose([0, 2, 1])
-        return try Linear(m, "output_proj", in: attended.dims.last ?? 0, out: dim)(attended).add(query)
+        guard let summed = attended else {
+            throw TraceError(op: "GridSample", scope: m.tracer.scope, location: SourceLocation(file: #fileID, line: #line),
+                             inputTypes: [value.type], message: "deformable attention needs at least one feature level")
+        }
+        let output = try summed.reshape([b, dim, nq]).transpose([0, 2, 1])
+        return try Linear(m, "output_proj", in: output.dims.last ?? 0, out: dim)(output).add(query)
     }
 }
 
