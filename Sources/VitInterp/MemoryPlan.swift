@@ -15,6 +15,8 @@ public struct MemoryPlan: Sendable {
 
 /// Plans a run of `graph` (see `MemoryPlan`); nil when a value's size does not fit in 64 bits.
 /// A symbolic input (no node can consume one; shape rules need static shapes) counts as empty.
+/// A Slice or Split output the interpreter returns as a view (`viewOutputs`) takes no bytes of
+/// its own and keeps its input's storage live until the view's last use.
 public func plannedMemory(_ graph: Graph) -> MemoryPlan? {
     func bytes(_ v: ValueID) -> Int? {
         let t = graph.type(of: v)
@@ -31,6 +33,8 @@ public func plannedMemory(_ graph: Graph) -> MemoryPlan? {
         if b > plan.largest?.bytes ?? -1 { plan.largest = (graph.name(of: v), graph.type(of: v), b) }
     }
     var remaining = graph.useCounts()
+    // The value whose storage each value uses (itself unless it is a view).
+    var root = Array(0..<graph.values.count)
     var live = 0
     for v in graph.inputs {
         guard let b = bytes(v), let sum = Checked.add(live, b) else { return nil }
@@ -38,18 +42,31 @@ public func plannedMemory(_ graph: Graph) -> MemoryPlan? {
         live = sum
     }
     plan.peakActivationBytes = live
+    // A storage is released when no value using it has uses left; a view of an initializer
+    // (root −1) holds nothing.
+    func release(_ v: ValueID) {
+        let r = root[v.index]
+        guard r >= 0 else { return }
+        remaining[r] -= 1
+        if remaining[r] == 0, let b = bytes(ValueID(r)) { live -= b }
+    }
     for node in graph.nodes {
-        for v in node.outputs {
-            guard let b = bytes(v), let sum = Checked.add(live, b) else { return nil }
+        let views = viewOutputs(node, graph)
+        for (v, isView) in zip(node.outputs, views) {
+            guard let b = bytes(v) else { return nil }
             note(v, b)
-            live = sum
+            if isView {
+                let input = node.inputs[0]
+                root[v.index] = graph.initializers[input] == nil ? root[input.index] : -1
+                if root[v.index] >= 0 { remaining[root[v.index]] += remaining[v.index] }
+            } else {
+                guard let sum = Checked.add(live, b) else { return nil }
+                live = sum
+            }
         }
         plan.peakActivationBytes = max(plan.peakActivationBytes, live)
-        for v in node.inputs where graph.initializers[v] == nil {
-            remaining[v.index] -= 1
-            if remaining[v.index] == 0, let b = bytes(v) { live -= b }
-        }
-        for v in node.outputs where remaining[v.index] == 0 {
+        for v in node.inputs where graph.initializers[v] == nil { release(v) }
+        for (v, isView) in zip(node.outputs, views) where !isView && remaining[v.index] == 0 {
             if let b = bytes(v) { live -= b }
         }
     }

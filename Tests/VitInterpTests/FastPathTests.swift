@@ -179,6 +179,51 @@ import VitIR
         }
     }
 
+    // MARK: Slice and Split parts as views
+
+    @Test func contiguousViews() throws {
+        var rng = SplitMix(seed: 83)
+        var views = 0, copies = 0
+        for _ in 0..<300 {
+            let rank = rng.int(1...4)
+            let shape = (0..<rank).map { _ in rng.int(0...3) == 0 ? 1 : rng.int(1...6) }
+            let x = Tensor(dtype: .float32, shape: shape) { raw in
+                for i in raw.indices { raw[i] = UInt8(truncatingIfNeeded: rng.next()) }
+            }
+            // Slice: random bounds and steps on a random subset of axes.
+            let axes = (0..<rank).filter { _ in rng.bool() }
+            let attributes = SliceAttributes(starts: axes.map { _ in rng.int(-3...3) }, ends: axes.map { _ in rng.int(-3...7) },
+                                             axes: axes, steps: axes.map { _ in [1, 1, 1, 2, -1][rng.int(0...4)] })
+            let type = try inferTypes(.slice(attributes), [x.type])[0]
+            let part = try VitInterp.slice(x, attributes, type)
+            #expect(part.bitwiseEqual(try sliceCopy(x, attributes, type)), "slice \(shape) \(attributes)")
+            let expectView = sliceStart(inShape: shape, attributes, outShape: part.shape)
+                .flatMap { contiguousPartOffset(inShape: shape, start: $0, outShape: part.shape) } != nil
+            #expect((part.storage === x.storage) == expectView)
+            if expectView { views += 1 } else { copies += 1 }
+            // Split along a random axis into two or three pieces.
+            let a = rng.int(0...(rank - 1))
+            let first = rng.int(0...shape[a]), second = rng.int(0...(shape[a] - first))
+            let sizes = [first, second, shape[a] - first - second]
+            let types = try inferTypes(.split(axis: a, sizes: sizes), [x.type])
+            let pieces = try VitInterp.split(x, axis: a, sizes: sizes, types)
+            let copied = try VitInterp.split(x, axis: a, sizes: sizes, types, copying: true)
+            for (k, (p, c)) in zip(pieces, copied).enumerated() {
+                #expect(p.bitwiseEqual(c), "split \(shape) axis \(a) \(sizes)")
+                let contiguous = p.count > 0 && (sizes[k] == shape[a] || shape[..<a].allSatisfy { $0 == 1 })
+                #expect((p.storage === x.storage) == contiguous, "split \(shape) axis \(a) \(sizes) piece \(k)")
+            }
+        }
+        #expect(views > 30 && copies > 30, "both paths exercised: \(views) views, \(copies) copies")
+        // The detector's cases: a level's rows of the value projection, a third of q/k/v.
+        #expect(contiguousPartOffset(inShape: [1, 5440, 256], start: [0, 0, 0], outShape: [1, 4096, 256]) == 0)
+        #expect(contiguousPartOffset(inShape: [1, 5440, 256], start: [0, 4096, 0], outShape: [1, 1024, 256]) == nil)  // under half
+        #expect(contiguousPartOffset(inShape: [2, 4, 3], start: [0, 1, 0], outShape: [2, 2, 3]) == nil)
+        #expect(contiguousPartOffset(inShape: [2, 4, 3], start: [1, 0, 0], outShape: [1, 4, 3]) == 12)
+        #expect(contiguousPartOffset(inShape: [3, 1, 12, 1025, 64], start: [1, 0, 0, 0, 0], outShape: [1, 1, 12, 1025, 64],
+                                     atLeastHalf: false) == 12 * 1025 * 64)
+    }
+
     // MARK: Transpose of the last two axes
 
     @Test func transposeLastTwo() throws {

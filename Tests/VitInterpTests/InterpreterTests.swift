@@ -48,6 +48,26 @@ import VitInterp
         #expect(result.profile["Neg"] != nil)
     }
 
+    @Test func aSliceViewKeepsItsInputAliveInRunAndPlan() throws {
+        // y = Neg(Slice(x)[rows 0..<3]) then Neg of a later value while the slice is still used:
+        // the slice is a view, so x's 4×100 floats stay live until its last use, and the plan
+        // counts them there (not the 3×100 a copy would hold).
+        let t = Tracer(name: "slice-view")
+        let x = t.input("x", TensorType(.float32, [4, 100]))
+        let part = try t.apply(.slice(SliceAttributes(starts: [0], ends: [3], axes: [0])), [x])[0]
+        let a = try t.apply(.reshape(shape: [300]), [part])[0]
+        let b = try t.apply(.neg, [a])[0]
+        let c = try t.apply(.add, [a, b])[0]
+        try t.output("y", c)
+        let g = try t.finish()
+        let result = try Interpreter(g).run(feeds: ["x": f32(ramp(400), [4, 100])])
+        let plan = try #require(plannedMemory(g))
+        // During the Add: x (the view's storage, 1600 bytes), b and c (1200 each).
+        #expect(result.peakBytes == 1600 + 2 * 1200)
+        #expect(plan.peakActivationBytes == result.peakBytes)
+        expectClose(try #require(result["y"]), [Float](repeating: 0, count: 300))
+    }
+
     @Test func viewsAndInitializersAreNotCounted() throws {
         let t = Tracer(name: "views")
         let x = t.input("x", TensorType(.float32, [4, 4]))

@@ -49,17 +49,24 @@ func concatReference(_ inputs: [Tensor], axis: Int, _ out: TensorType) throws ->
     }
 }
 
-/// ONNX Split into consecutive pieces of `sizes` along an axis.
-func split(_ x: Tensor, axis: Int, sizes: [Int], _ out: [TensorType]) throws -> [Tensor] {
+/// ONNX Split into consecutive pieces of `sizes` along an axis; a piece that is a contiguous
+/// range of `x` is a view of it (FastPaths/ContiguousViews.swift) unless `copying`.
+func split(_ x: Tensor, axis: Int, sizes: [Int], _ out: [TensorType], copying: Bool = false) throws -> [Tensor] {
     let a = try normalizeAxis(axis, rank: x.shape.count)
     let outer = x.shape[..<a].reduce(1, *)
     let inner = x.shape[(a + 1)...].reduce(1, *) * x.dtype.byteSize
     let rowBytes = x.shape[a] * inner
-    var column = 0
+    var column = 0, along = 0
     return zip(sizes, out).map { size, type in
         let block = size * inner, start = column
         column += block
-        return Tensor(dtype: x.dtype, shape: type.shape.ints ?? []) { raw in
+        let shape = type.shape.ints ?? []
+        var first = Array(repeating: 0, count: x.shape.count)
+        first[a] = along
+        along += size
+        if !copying, let offset = contiguousPartOffset(inShape: x.shape, start: first, outShape: shape, atLeastHalf: false),
+           let view = partView(x, offset: offset, shape: shape) { return view }
+        return Tensor(dtype: x.dtype, shape: shape) { raw in
             guard let dst = raw.baseAddress else { return }
             for o in 0..<outer {
                 (dst + o * block).copyMemory(from: x.rawPointer + o * rowBytes + start, byteCount: block)
@@ -69,8 +76,18 @@ func split(_ x: Tensor, axis: Int, sizes: [Int], _ out: [TensorType]) throws -> 
 }
 
 /// ONNX Slice with static starts/ends/axes/steps: bounds clamp as `sliceBounds`, negative
-/// steps walk backwards.
+/// steps walk backwards. A part that is a contiguous range of at least half of `x` is a view of
+/// it (FastPaths/ContiguousViews.swift).
 func slice(_ x: Tensor, _ s: SliceAttributes, _ out: TensorType) throws -> Tensor {
+    let outShape = out.shape.ints ?? []
+    if let start = sliceStart(inShape: x.shape, s, outShape: outShape),
+       let offset = contiguousPartOffset(inShape: x.shape, start: start, outShape: outShape),
+       let view = partView(x, offset: offset, shape: outShape) { return view }
+    return try sliceCopy(x, s, out)
+}
+
+/// `slice` as a copy, whatever the part (the plain kernel beside FastPaths/ContiguousViews.swift).
+func sliceCopy(_ x: Tensor, _ s: SliceAttributes, _ out: TensorType) throws -> Tensor {
     let axes = try normalizeAxes(s.axes, rank: x.shape.count)
     let strides = rowMajorStrides(x.shape)
     let outShape = out.shape.ints ?? []
