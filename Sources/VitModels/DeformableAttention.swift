@@ -79,25 +79,26 @@ func multiScaleDeformableAttention(_ m: ModelContext, _ name: String, query: Sym
         // Each level's samples weighted and summed over its points, then the levels added:
         // detrex stacks all levels' samples and sums the L·P products at once; this is the same
         // sum, grouped by level, without materialising the stacked samples.
-        let headWeights = try weights.transpose([0, 2, 1, 3]).reshape([b * heads, 1, nq, levels * points])
+        // Levels outermost, so that each level's grids and weights are one contiguous piece
+        // (Split hands out views of them); the value's levels are consecutive rows already.
+        let levelGrids = try grids.transpose([3, 0, 2, 1, 4, 5])                       // [L, B, heads, Nq, P, 2]
+            .split(axis: 0, sizes: Array(repeating: 1, count: levels))
+        let levelWeights = try weights.reshape([b, nq, heads, levels, points]).transpose([3, 0, 2, 1, 4])
+            .split(axis: 0, sizes: Array(repeating: 1, count: levels))                 // L × [1, B, heads, Nq, P]
+        let levelValues = try v.split(axis: 1, sizes: spatialShapes.map { $0.0 * $0.1 })
         var attended: SymbolicTensor?
-        var start = 0
         for (l, (h, w)) in spatialShapes.enumerated() {
-            let levelValue = try v.slice(axis: 1, start: start, end: start + h * w)
+            let levelValue = try levelValues[l]
                 .reshape([b, h * w, heads, headDim])
                 .transpose([0, 2, 3, 1])
                 .reshape([b * heads, headDim, h, w])
-            let grid = try grids.slice(axis: 3, start: l, end: l + 1)
-                .reshape([b, nq, heads, points, 2])
-                .transpose([0, 2, 1, 3, 4])
-                .reshape([b * heads, nq, points, 2])
+            let grid = try levelGrids[l].reshape([b * heads, nq, points, 2])
             let sampled = try m.tracer.apply(.gridSample(GridSampleAttributes(mode: .bilinear, paddingMode: .zeros,
                                                                              alignCorners: false)),
                                              [levelValue, grid])[0]                 // [B·heads, d, Nq, P]
-            let levelWeights = try headWeights.slice(axis: 3, start: l * points, end: (l + 1) * points)
-            let levelSum = try sampled.mul(levelWeights).reduceSum([3], keepDims: false)  // [B·heads, d, Nq]
+            let weight = try levelWeights[l].reshape([b * heads, 1, nq, points])
+            let levelSum = try sampled.mul(weight).reduceSum([3], keepDims: false)         // [B·heads, d, Nq]
             attended = try attended.map { try $0.add(levelSum) } ?? levelSum
-            start += h * w
         }
         guard let summed = attended else {
             throw TraceError(op: "GridSample", scope: m.tracer.scope, location: SourceLocation(file: #fileID, line: #line),
