@@ -27,7 +27,9 @@ public struct Interpreter: Sendable {
         /// before anything is allocated.
         public var budget: MemoryBudget
         /// Run each linear layer's MatMul and bias Add as one GEMM (FastPaths/LinearBias.swift;
-        /// rounding class). Off with `checkFinite`, which checks every node's own output.
+        /// rounding class) and a Mul summed over its last axis by a ReduceSum as one pass
+        /// (FastPaths/MulReduceSum.swift; bit-exact). Off with `checkFinite`, which checks every
+        /// node's own output.
         public var fuseLinearBias: Bool
 
         public init(checkFinite: Bool = false, profile: Bool = false, budget: MemoryBudget = .physicalDefault,
@@ -88,6 +90,7 @@ public struct Interpreter: Sendable {
         var state = RunState(graph: graph, hooks: hooks, hooked: byName)
         if options.fuseLinearBias, !options.checkFinite {
             state.fusion = linearBiasPlan(graph, excluded: Set(byName.keys))
+            state.mulReduce = mulReduceSumPlan(graph, excluded: Set(byName.keys))
         }
         for id in graph.inputs { try state.define(id, feeds[graph.name(of: id)]!) }
         state.releaseUnused(graph.inputs)
@@ -143,6 +146,10 @@ private struct RunState {
     var observed: [String: Tensor] = [:]
     /// Linear layers run as one GEMM (empty unless `Options.fuseLinearBias`).
     var fusion = LinearBiasPlan()
+    /// Mul nodes whose ReduceSum they compute (FastPaths/MulReduceSum.swift; empty unless
+    /// `Options.fuseLinearBias`), and the sums computed, by ReduceSum node index, until bound.
+    var mulReduce: MulReduceSumPlan = [:]
+    var fusedSums: [Int: Tensor] = [:]
     let clock = ContinuousClock()
 
     init(graph: Graph, hooks: Interpreter.Hooks, hooked: [ValueID: String]) {
@@ -192,7 +199,7 @@ private struct RunState {
                              message: message, underlying: underlying)
         }
         var inputs: [Tensor] = []
-        for v in node.inputs {
+        for v in node.inputs where fusedSums[index] == nil {
             guard v.index >= 0, v.index < env.count, let t = env[v.index] else {
                 throw fail("input \(v.index < env.count && v.index >= 0 ? "'\(graph.name(of: v))'" : v.description) is not defined (or already freed) when the node runs")
             }
@@ -204,6 +211,15 @@ private struct RunState {
         do {
             if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
                 outputs = [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
+            } else if let sum = fusedSums.removeValue(forKey: index) {
+                outputs = [sum]
+                memory.release(sum)  // retained when the Mul computed it; bound again below
+            } else if let reduceNode = mulReduce[index] {
+                let sum = mulReduceLastAxis(inputs[0], inputs[1], productShape: graph.type(of: node.outputs[0]).shape.ints ?? [],
+                                            graph.type(of: graph.nodes[reduceNode].outputs[0]))
+                fusedSums[reduceNode] = sum
+                memory.retain(sum)
+                outputs = []
             } else if fusion.passThroughAdds.contains(index) {
                 // The MatMul operand already holds the sum; the bias is the other operand.
                 outputs = [graph.initializers[node.inputs[0]] == nil ? inputs[0] : inputs[1]]
@@ -222,7 +238,7 @@ private struct RunState {
             scopeProfile[profileScope(node), default: 0] += seconds
         }
 
-        guard outputs.count == node.outputs.count else {
+        guard outputs.count == node.outputs.count || mulReduce[index] != nil else {
             throw fail("op produced \(outputs.count) outputs, node declares \(node.outputs.count)")
         }
         for (k, (v, t)) in zip(node.outputs, outputs).enumerated() {
