@@ -34,18 +34,22 @@ public struct SeededParameters: ParameterSource {
             // parallel with exactly the values one sequential pass gives.
             let chunk = 1 << 16
             let chunks = (p.count + chunk - 1) / chunk
-            // Each chunk writes its own disjoint range of the buffer.
+            // Each chunk writes its own disjoint range of the buffer; at most
+            // `WorkerThreads.limit` workers (vitexport --threads) take chunks in turn.
             nonisolated(unsafe) let base = p.baseAddress
             let count = p.count
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            let workers = Swift.min(chunks, WorkerThreads.limit)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 guard let base else { return }
-                let range = (c * chunk)..<Swift.min(count, (c + 1) * chunk)
-                var rng = SplitMix64(seed: streamSeed, skipping: UInt64(range.lowerBound) &* draws)
-                for i in range {
-                    switch initializer {
-                    case .normal(let std): base[i] = std * rng.nextNormal()
-                    case .nearOne(let std): base[i] = 1 + std * rng.nextNormal()
-                    case .uniform(let b): base[i] = b * (2 * rng.nextUnit() - 1)
+                for c in stride(from: worker, to: chunks, by: workers) {
+                    let range = (c * chunk)..<Swift.min(count, (c + 1) * chunk)
+                    var rng = SplitMix64(seed: streamSeed, skipping: UInt64(range.lowerBound) &* draws)
+                    for i in range {
+                        switch initializer {
+                        case .normal(let std): base[i] = std * rng.nextNormal()
+                        case .nearOne(let std): base[i] = 1 + std * rng.nextNormal()
+                        case .uniform(let b): base[i] = b * (2 * rng.nextUnit() - 1)
+                        }
                     }
                 }
             }

@@ -2,7 +2,7 @@ import CBLAS
 import CDNNL
 import Dispatch
 import Foundation
-import Synchronization
+import VitIR
 
 /// The process-wide bound on the threads the interpreter computes with: `parallelChunks` (every
 /// parallel loop of the kernels, oneDNN's GEMMs included: see FastPaths/OneDNNGemm.swift) and
@@ -13,21 +13,20 @@ import Synchronization
 /// whatever the split; see `ThreadingTests`).
 public enum Threading {
     /// Largest accepted limit. OpenBLAS caps its own threads at its compile-time maximum.
-    public static let maximum = 1024
+    public static let maximum = WorkerThreads.maximum
 
     /// Active processor count (≥ 1): the default limit.
-    public static let coreCount = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public static let coreCount = WorkerThreads.coreCount
 
-    /// Current limit, in 1…`maximum`.
-    public static var limit: Int { storage.load(ordering: .relaxed) }
+    /// Current limit, in 1…`maximum` (VitIR's `WorkerThreads.limit`, which the seeded weight
+    /// fill also follows).
+    public static var limit: Int { WorkerThreads.limit }
 
     /// Sets the limit, clamped to 1…`maximum`, for the interpreter's loops (oneDNN's GEMMs
-    /// among them) and OpenBLAS's threads. Call before running a graph (a kernel already
-    /// running keeps its split).
+    /// among them), OpenBLAS's threads and the seeded weight fill. Call before running a graph
+    /// (a kernel already running keeps its split).
     public static func setLimit(_ threads: Int) {
-        let n = Swift.min(Swift.max(threads, 1), maximum)
-        storage.store(n, ordering: .relaxed)
-        openblas_set_num_threads(Int32(n))
+        openblas_set_num_threads(Int32(WorkerThreads.setLimit(threads)))
     }
 
     /// oneDNN sizes a parallel region by the calling thread's OpenMP setting, which is per
@@ -36,7 +35,6 @@ public enum Threading {
         if omp_get_max_threads() != 1 { omp_set_num_threads(1) }
     }
 
-    private static let storage = Atomic<Int>(coreCount)
 }
 
 /// Calls `body` on contiguous sub-ranges covering `0..<count`, concurrently on up to
