@@ -41,37 +41,41 @@ func mulReduceSumPlan(_ graph: Graph, excluded: Set<ValueID>) -> MulReduceSumPla
 }
 
 /// ReduceSum over the last axis of the product `a · b` (float32, broadcast to `shape`), typed `out`.
+/// Rows along the last leading axis are walked with fixed strides; the other leading axes
+/// only set each such line's start.
 func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ out: TensorType) -> Tensor {
     let n = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
     let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
     let lead = Array(shape.dropLast()), innerA = sa.last ?? 0, innerB = sb.last ?? 0
+    // Lines: runs of `line` rows along the last leading axis (one row when there is none).
+    let line = lead.last ?? 1, lines = line == 0 ? 0 : rows / line
+    let lineA = lead.isEmpty ? 0 : sa[lead.count - 1], lineB = lead.isEmpty ? 0 : sb[lead.count - 1]
     return withFloats(a) { pa in
         withFloats(b) { pb in
             makeFloats(out.dtype, out.shape.ints ?? []) { dst in
-                parallelChunks(rows, grain: Swift.max(1, (1 << 14) / Swift.max(n, 1))) { range in
-                    // Row index over `lead`, and each operand's offset of the row's first element.
-                    var index = Array(repeating: 0, count: lead.count)
-                    var rest = range.lowerBound, oa = 0, ob = 0
-                    for axis in stride(from: lead.count - 1, through: 0, by: -1) {
-                        index[axis] = rest % lead[axis]
-                        rest /= lead[axis]
-                        oa += index[axis] * sa[axis]
-                        ob += index[axis] * sb[axis]
-                    }
-                    for row in range {
-                        var s = 0.0
-                        for j in 0..<n { s += Double(pa[oa + j * innerA] * pb[ob + j * innerB]) }
-                        dst[row] = Float(s)
-                        var axis = lead.count - 1
-                        while axis >= 0 {
-                            index[axis] += 1
-                            oa += sa[axis]
-                            ob += sb[axis]
-                            if index[axis] < lead[axis] { break }
-                            oa -= lead[axis] * sa[axis]
-                            ob -= lead[axis] * sb[axis]
-                            index[axis] = 0
-                            axis -= 1
+                guard n > 0 else { return }  // empty sums: the zeros the output starts as
+                parallelChunks(lines, grain: Swift.max(1, (1 << 14) / Swift.max(n * line, 1))) { range in
+                    for l in range {
+                        // The line's start in each operand, from its index over the other leading axes.
+                        var rest = l, oa = 0, ob = 0
+                        for axis in stride(from: lead.count - 2, through: 0, by: -1) {
+                            let i = rest % lead[axis]
+                            rest /= lead[axis]
+                            oa += i * sa[axis]
+                            ob += i * sb[axis]
+                        }
+                        var p = pa.baseAddress! + oa, q = pb.baseAddress! + ob
+                        let d = dst.baseAddress! + l * line
+                        for r in 0..<line {
+                            var s = 0.0
+                            if innerA == 1, innerB == 1 {
+                                for j in 0..<n { s += Double(p[j] * q[j]) }
+                            } else {
+                                for j in 0..<n { s += Double(p[j * innerA] * q[j * innerB]) }
+                            }
+                            d[r] = Float(s)
+                            p += lineA
+                            q += lineB
                         }
                     }
                 }
