@@ -21,6 +21,51 @@ import VitInterp
         expectClose(try eval1(.add, [a, b]), [100, 201, 102, 203, 104, 205, 306, 407, 308, 409, 310, 411])
     }
 
+    /// Float ops on random broadcast shapes, short innermost axes among them (walked as blocks,
+    /// `BroadcastWalk.shortRunBlock`) and long ones (walked as runs), against each output
+    /// element computed from its own index.
+    @Test func floatBroadcastEqualsPerElementIndexing() throws {
+        var rng = SplitMix(seed: 61)
+        let ops: [(Op, (Float, Float) -> Float)] = [(.add, { $0 + $1 }), (.sub, { $0 - $1 }), (.mul, { $0 * $1 }), (.div, { $0 / $1 })]
+        for trial in 0..<120 {
+            let rank = rng.int(1...5)
+            let shape = (0..<rank).map { _ in [1, 2, 3, 4, 9, 17][rng.int(0...5)] }
+            func operand() -> [Int] { Array(shape.map { rng.int(0...2) == 0 ? 1 : $0 }.dropFirst(rng.int(0...(rank - 1)))) }
+            let sa = operand(), sb = operand()
+            func random(_ s: [Int]) -> Tensor { Tensor((0..<s.reduce(1, *)).map { _ in rng.float(in: -4...4) }, shape: s) }
+            let a = random(sa), b = random(sb)
+            let (op, f) = ops[trial % ops.count]
+            let type = try inferTypes(op, [a.type, b.type])[0]
+            let out = try evaluate(op, [a, b])[0]
+            let outShape = type.shape.ints ?? []
+            // Row-major strides of the output, and each operand's (0 along a broadcast axis).
+            func strides(_ s: [Int]) -> [Int] {
+                var r = Array(repeating: 1, count: s.count)
+                for k in stride(from: s.count - 2, through: 0, by: -1) { r[k] = r[k + 1] * s[k + 1] }
+                return r
+            }
+            func broadcastStrides(_ s: [Int]) -> [Int] {
+                let own = strides(s), pad = outShape.count - s.count
+                return outShape.indices.map { k in k < pad || s[k - pad] == 1 ? 0 : own[k - pad] }
+            }
+            let outStrides = strides(outShape), stridesA = broadcastStrides(sa), stridesB = broadcastStrides(sb)
+            let fa = a.floats, fb = b.floats, fo = out.floats
+            for flat in 0..<fo.count {
+                var ia = 0, ib = 0
+                for k in outShape.indices {
+                    let i = (flat / outStrides[k]) % outShape[k]
+                    ia += i * stridesA[k]
+                    ib += i * stridesB[k]
+                }
+                let expected = f(fa[ia], fb[ib])
+                guard fo[flat].bitPattern == expected.bitPattern else {
+                    Issue.record("\(op.name) \(sa) with \(sb): element \(flat) is \(fo[flat]), expected \(expected)")
+                    break
+                }
+            }
+        }
+    }
+
     @Test func integerDivisionTruncatesTowardZero() throws {
         let y = try eval1(.div, [i64([7, -7, 7, -7], [4]), i64([2, 2, -2, -2], [4])])
         #expect(y.dtype == .int64)

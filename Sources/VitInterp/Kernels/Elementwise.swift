@@ -126,6 +126,26 @@ func clip(_ x: Tensor, min lo: Float?, max hi: Float?) -> Tensor {
 func binaryArithmetic(_ op: Arithmetic, _ a: Tensor, _ b: Tensor, _ out: TensorType) throws -> Tensor {
     let shape = out.shape.ints ?? []
     let walk = BroadcastWalk(outShape: shape, operands: [a.shape, b.shape])
+    if a.dtype.isFloatingPoint, let block = walk.shortRunBlock {
+        return withFloats(a) { pa in
+            withFloats(b) { pb in
+                makeFloats(out.dtype, shape) { po in
+                    walk.forEachBlockParallel { o, ia, ib, _ in
+                        let x = pa.baseAddress! + ia, y = pb.baseAddress! + ib, z = po.baseAddress! + o
+                        switch op {
+                        case .add: binaryBlock(x, y, z, block) { $0 + $1 }
+                        case .sub: binaryBlock(x, y, z, block) { $0 - $1 }
+                        case .mul: binaryBlock(x, y, z, block) { $0 * $1 }
+                        case .div: binaryBlock(x, y, z, block) { $0 / $1 }
+                        case .pow: binaryBlock(x, y, z, block) { Foundation.pow($0, $1) }
+                        case .max: binaryBlock(x, y, z, block) { $0.isNaN || $1.isNaN ? .nan : Swift.max($0, $1) }
+                        case .min: binaryBlock(x, y, z, block) { $0.isNaN || $1.isNaN ? .nan : Swift.min($0, $1) }
+                        }
+                    }
+                }
+            }
+        }
+    }
     if a.dtype.isFloatingPoint {
         return withFloats(a) { pa in
             withFloats(b) { pb in

@@ -37,36 +37,87 @@ struct BroadcastWalk {
 
     /// Calls `body(outStart, offset0, offset1, offset2, n)` for runs of `n` consecutive output
     /// elements within `range` along the innermost axis; offsets are the operands' element
-    /// offsets at the run's start (0 for absent operands).
+    /// offsets at the run's start (0 for absent operands). The offsets are stepped from run to
+    /// run (an axis that wraps gives back its span), so a run of a few elements costs a few
+    /// additions, not a pass over every axis.
     @inline(__always)
     func forEachRun(in range: Range<Int>, _ body: (Int, Int, Int, Int, Int) -> Void) {
         guard !range.isEmpty else { return }
         let rank = shape.count
+        let zeros = [Int](repeating: 0, count: rank)
+        let s0 = strides.count > 0 ? strides[0] : zeros, s1 = strides.count > 1 ? strides[1] : zeros
+        let s2 = strides.count > 2 ? strides[2] : zeros
         var index = Array(repeating: 0, count: rank)
         var rest = range.lowerBound
+        var o0 = 0, o1 = 0, o2 = 0
         for axis in stride(from: rank - 1, through: 0, by: -1) {
-            index[axis] = rest % shape[axis]
+            let i = rest % shape[axis]
+            index[axis] = i
             rest /= shape[axis]
+            o0 += i * s0[axis]
+            o1 += i * s1[axis]
+            o2 += i * s2[axis]
         }
         var position = range.lowerBound
-        let inner = shape[rank - 1]
+        let last = rank - 1, inner = shape[last]
         while position < range.upperBound {
-            var offsets = (0, 0, 0)
-            for axis in 0..<rank {
-                let i = index[axis]
-                if strides.count > 0 { offsets.0 += i * strides[0][axis] }
-                if strides.count > 1 { offsets.1 += i * strides[1][axis] }
-                if strides.count > 2 { offsets.2 += i * strides[2][axis] }
-            }
-            let n = Swift.min(inner - index[rank - 1], range.upperBound - position)
-            body(position, offsets.0, offsets.1, offsets.2, n)
+            let n = Swift.min(inner - index[last], range.upperBound - position)
+            body(position, o0, o1, o2, n)
             position += n
-            index[rank - 1] += n
-            var axis = rank - 1
+            index[last] += n
+            o0 += n * s0[last]
+            o1 += n * s1[last]
+            o2 += n * s2[last]
+            var axis = last
             while axis > 0, index[axis] == shape[axis] {
+                o0 -= shape[axis] * s0[axis]
+                o1 -= shape[axis] * s1[axis]
+                o2 -= shape[axis] * s2[axis]
                 index[axis] = 0
                 axis -= 1
                 index[axis] += 1
+                o0 += s0[axis]
+                o1 += s1[axis]
+                o2 += s2[axis]
+            }
+        }
+    }
+
+    /// A short innermost axis (at most 8 elements) under a second one: the output is walked as
+    /// blocks of `rows` × `columns` (the two innermost merged axes, output row-major), with the
+    /// operands' strides along both (any values, not only 0 and 1).
+    struct Block {
+        let rows: Int, columns: Int
+        let rowStrides: [Int], columnStrides: [Int]
+    }
+
+    /// The block shape when the innermost run is short enough that per-run work would dominate.
+    var shortRunBlock: Block? {
+        let rank = shape.count
+        guard rank >= 2, shape[rank - 1] <= 8 else { return nil }
+        return Block(rows: shape[rank - 2], columns: shape[rank - 1], rowStrides: strides.map { $0[rank - 2] },
+                     columnStrides: strides.map { $0[rank - 1] })
+    }
+
+    /// Calls `body(outStart, offset0, offset1, offset2)` for every block of `shortRunBlock`'s
+    /// size (outer positions over the axes before the last two), on all cores when there are
+    /// many; offsets are the operands' element offsets at the block's start.
+    func forEachBlockParallel(_ body: (Int, Int, Int, Int) -> Void) {
+        let rank = shape.count, outer = shape[..<(rank - 2)].reduce(1, *), size = shape[rank - 2] * shape[rank - 1]
+        let zeros = [Int](repeating: 0, count: rank)
+        let s0 = strides.count > 0 ? strides[0] : zeros, s1 = strides.count > 1 ? strides[1] : zeros
+        let s2 = strides.count > 2 ? strides[2] : zeros
+        parallelChunks(outer, grain: Swift.max(1, (1 << 15) / Swift.max(size, 1))) { range in
+            for position in range {
+                var rest = position, o0 = 0, o1 = 0, o2 = 0
+                for axis in stride(from: rank - 3, through: 0, by: -1) {
+                    let i = rest % shape[axis]
+                    rest /= shape[axis]
+                    o0 += i * s0[axis]
+                    o1 += i * s1[axis]
+                    o2 += i * s2[axis]
+                }
+                body(position * size, o0, o1, o2)
             }
         }
     }
@@ -88,6 +139,22 @@ func binaryRun<A, B, R>(_ a: UnsafePointer<A>, _ sa: Int, _ b: UnsafePointer<B>,
     case (1, _): let y = b[0]; for j in 0..<n { out[j] = f(a[j], y) }
     case (_, 1): let x = a[0]; for j in 0..<n { out[j] = f(x, b[j]) }
     default: out.update(repeating: f(a[0], b[0]), count: n)
+    }
+}
+
+/// One block of a binary elementwise op (see `BroadcastWalk.shortRunBlock`):
+/// `out[i·columns + j] = f(a[i·ra + j·ca], b[i·rb + j·cb])`. Call it with a closure literal so
+/// `f` inlines into the loop.
+@inline(__always)
+func binaryBlock<A, B, R>(_ a: UnsafePointer<A>, _ b: UnsafePointer<B>, _ out: UnsafeMutablePointer<R>,
+                          _ block: BroadcastWalk.Block, _ f: (A, B) -> R) {
+    let ra = block.rowStrides[0], ca = block.columnStrides[0], rb = block.rowStrides[1], cb = block.columnStrides[1]
+    var o = out, x = a, y = b
+    for _ in 0..<block.rows {
+        for j in 0..<block.columns { o[j] = f(x[j * ca], y[j * cb]) }
+        o += block.columns
+        x += ra
+        y += rb
     }
 }
 
