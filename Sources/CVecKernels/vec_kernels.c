@@ -180,12 +180,139 @@ AVX2 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximat
     }
 }
 
+/* An 8×8 transpose: afterwards r[j] lane k holds what r[k] lane j held (data movement only). */
+AVX2 static inline void transpose8(__m256 r[8]) {
+    __m256 t[8], s[8];
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (int k = 0; k < 8; k += 4) {
+        s[k] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        s[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        s[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        s[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int k = 0; k < 4; k++) {
+        r[k] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x20);
+        r[k + 4] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x31);
+    }
+}
+
+/* Taps of eight grid points (16 floats, x y interleaved) as eight structs in r[0…7], with
+   GridSampleBilinearZeros.swift's operations: unnormalizeGrid, then floor (rounded(.down)), the
+   fractional parts and the tap offsets. An index converts exactly (|floor| < 2³¹) or to
+   INT32_MIN (outside, NaN), which like saturatingIndex's values lies outside the image. */
+AVX2 static inline void taps8(const float *g, __m256i w, __m256i h, __m256i zero, __m256 fw, __m256 fh, int align,
+                               __m256 r[8]) {
+    const __m256 one = splat(1.0f), two = splat(2.0f);
+    __m256 a = _mm256_loadu_ps(g), b = _mm256_loadu_ps(g + 8);
+    __m256 gx = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)), gy = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+    gx = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(gx), _MM_SHUFFLE(3, 1, 2, 0)));
+    gy = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(gy), _MM_SHUFFLE(3, 1, 2, 0)));
+    /* fw, fh are Float(w − 1), Float(h − 1) with align_corners, else Float(w), Float(h). */
+    __m256 fx = align ? mul(_mm256_div_ps(add(gx, one), two), fw) : _mm256_div_ps(sub(mul(add(gx, one), fw), one), two);
+    __m256 fy = align ? mul(_mm256_div_ps(add(gy, one), two), fh) : _mm256_div_ps(sub(mul(add(gy, one), fh), one), two);
+    __m256 x0 = _mm256_round_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256 y0 = _mm256_round_ps(fy, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    __m256 tx = sub(fx, x0), ty = sub(fy, y0);
+    const __m256i minus1 = _mm256_set1_epi32(-1), unit = _mm256_set1_epi32(1);
+    __m256i xi = _mm256_cvttps_epi32(x0), yi = _mm256_cvttps_epi32(y0);
+    __m256i xj = _mm256_add_epi32(xi, unit), yj = _mm256_add_epi32(yi, unit);
+#define INSIDE(i, n) _mm256_and_si256(_mm256_cmpgt_epi32(i, minus1), _mm256_cmpgt_epi32(n, i))
+    __m256i inx0 = INSIDE(xi, w), inx1 = INSIDE(xj, w), iny0 = INSIDE(yi, h), iny1 = INSIDE(yj, h);
+#undef INSIDE
+    __m256i row0 = _mm256_mullo_epi32(yi, w), row1 = _mm256_add_epi32(row0, w);
+#define TAP(row, inRow, x, inX) _mm256_castsi256_ps(_mm256_blendv_epi8(zero, _mm256_add_epi32(row, x), _mm256_and_si256(inRow, inX)))
+    r[0] = TAP(row0, iny0, xi, inx0);
+    r[1] = TAP(row0, iny0, xj, inx1);
+    r[2] = TAP(row1, iny1, xi, inx0);
+    r[3] = TAP(row1, iny1, xj, inx1);
+#undef TAP
+    r[4] = tx;
+    r[5] = ty;
+    r[6] = sub(one, tx);
+    r[7] = sub(one, ty);
+    transpose8(r);
+}
+
+AVX2 void vk_bilinear_taps_avx2(const float *grid, ptrdiff_t count, int32_t w, int32_t h, int align_corners,
+                                vk_bilinear_taps *taps) {
+    const __m256i wv = _mm256_set1_epi32(w), hv = _mm256_set1_epi32(h), zero = _mm256_set1_epi32(w * h);
+    const __m256 fw = splat((float)(align_corners ? w - 1 : w)), fh = splat((float)(align_corners ? h - 1 : h));
+    __m256 r[8];
+    ptrdiff_t l = 0;
+    for (; l + 8 <= count; l += 8) {
+        taps8(grid + 2 * l, wv, hv, zero, fw, fh, align_corners, r);
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps((float *)(taps + l + k), r[k]);
+    }
+    if (l < count) {
+        float g[16] = {0};
+        for (ptrdiff_t i = 0; i < 2 * (count - l); i++) g[i] = grid[2 * l + i];
+        taps8(g, wv, hv, zero, fw, fh, align_corners, r);
+        for (ptrdiff_t k = 0; k < count - l; k++) _mm256_storeu_ps((float *)(taps + l + k), r[k]);
+    }
+}
+
+AVX2 void vk_interleave8_avx2(const float *src, ptrdiff_t stride, int lanes, ptrdiff_t hw, float *dst) {
+    __m256 r[8];
+    ptrdiff_t p = 0;
+    for (; p + 8 <= hw; p += 8) {
+        for (int j = 0; j < 8; j++) r[j] = j < lanes ? _mm256_loadu_ps(src + j * stride + p) : _mm256_setzero_ps();
+        transpose8(r);
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps(dst + (p + k) * 8, r[k]);
+    }
+    for (; p < hw; p++)
+        for (int j = 0; j < 8; j++) dst[p * 8 + j] = j < lanes ? src[j * stride + p] : 0.0f;
+    _mm256_storeu_ps(dst + hw * 8, _mm256_setzero_ps());
+}
+
+/* One location's eight channels: the Swift path's (1−tx)·p00 + tx·p01 per row, then the rows
+   weighted by 1 − ty and ty, in that order. */
+AVX2 static inline __m256 bilinear8(const float *pixels, const vk_bilinear_taps *t) {
+    const __m256 tx = splat(t->tx), ux = splat(t->ux), ty = splat(t->ty), uy = splat(t->uy);
+    __m256 top = add(mul(ux, _mm256_loadu_ps(pixels + 8 * (ptrdiff_t)t->i00)),
+                     mul(tx, _mm256_loadu_ps(pixels + 8 * (ptrdiff_t)t->i01)));
+    __m256 bottom = add(mul(ux, _mm256_loadu_ps(pixels + 8 * (ptrdiff_t)t->i10)),
+                        mul(tx, _mm256_loadu_ps(pixels + 8 * (ptrdiff_t)t->i11)));
+    return add(mul(uy, top), mul(ty, bottom));
+}
+
+/* Eight locations × eight channels are computed per step and transposed, so each channel's
+   eight outputs go out as one contiguous store. */
+AVX2 void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *taps, ptrdiff_t count, int lanes,
+                                  float *dst, ptrdiff_t plane) {
+    __m256 v[8];
+    ptrdiff_t l = 0;
+    for (; l + 8 <= count; l += 8) {
+        for (int k = 0; k < 8; k++) v[k] = bilinear8(pixels, taps + l + k);
+        transpose8(v);
+        for (int j = 0; j < lanes; j++) _mm256_storeu_ps(dst + j * plane + l, v[j]);
+    }
+    if (l < count) {
+        for (int k = 0; k < 8; k++) v[k] = l + k < count ? bilinear8(pixels, taps + l + k) : _mm256_setzero_ps();
+        transpose8(v);
+        for (int j = 0; j < lanes; j++) store_partial(v[j], dst + j * plane + l, count - l);
+    }
+}
+
 #else
 
 int vk_avx2_usable(void) { return 0; }
 void vk_softmax_row_avx2(const float *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximate) {
     (void)src; (void)dst; (void)n; (void)approximate;
+}
+void vk_bilinear_taps_avx2(const float *grid, ptrdiff_t count, int32_t w, int32_t h, int align_corners,
+                           vk_bilinear_taps *taps) {
+    (void)grid; (void)count; (void)w; (void)h; (void)align_corners; (void)taps;
+}
+void vk_interleave8_avx2(const float *src, ptrdiff_t stride, int lanes, ptrdiff_t hw, float *dst) {
+    (void)src; (void)stride; (void)lanes; (void)hw; (void)dst;
+}
+void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *taps, ptrdiff_t count, int lanes,
+                             float *dst, ptrdiff_t plane) {
+    (void)pixels; (void)taps; (void)count; (void)lanes; (void)dst; (void)plane;
 }
 
 #endif

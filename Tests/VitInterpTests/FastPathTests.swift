@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CVecKernels
 import VitIR
 @testable import VitInterp
 
@@ -14,7 +15,8 @@ import VitIR
         var rng = SplitMix(seed: alignCorners ? 7 : 11)
         let attributes = GridSampleAttributes(mode: .bilinear, paddingMode: .zeros, alignCorners: alignCorners)
         var shapes = [(2, 11, 5, 7, 6, 4), (3, 8, 1, 3, 5, 3), (1, 17, 4, 4, 9, 1), (1, 1, 1, 1, 1, 1),
-                      (1, 9, 1, 1, 3, 2), (2, 16, 2, 9, 1, 7), (1, 3, 6, 5, 0, 4), (2, 0, 3, 3, 2, 2)]
+                      (1, 9, 1, 1, 3, 2), (2, 16, 2, 9, 1, 7), (1, 3, 6, 5, 0, 4), (2, 0, 3, 3, 2, 2),
+                      (2, 20, 9, 13, 7, 5), (1, 32, 16, 16, 17, 4)]
         for _ in 0..<40 {
             shapes.append((rng.int(1...3), rng.int(1...20), rng.int(1...8), rng.int(1...8), rng.int(1...6), rng.int(1...6)))
         }
@@ -34,14 +36,47 @@ import VitIR
             let xt = Tensor(x, shape: [n, c, h, w]), gt = Tensor(grid, shape: [n, ho, wo, 2])
             let type = try inferTypes(.gridSample(attributes), [xt.type, gt.type])[0]
             #expect(bilinearZerosGridSampleApplies(xt, attributes))
-            let fast = bilinearZerosGridSample(xt, gt, alignCorners: alignCorners, type)
             let reference = gridSampleReference(xt, gt, attributes, type)
-            expectBitExact(fast, reference, "n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+            let portable = bilinearZerosGridSample(xt, gt, alignCorners: alignCorners, type, isa: .portable)
+            expectBitExact(portable, reference, "n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+            for isa in VectorISA.usable where isa != .portable {
+                let fast = bilinearZerosGridSample(xt, gt, alignCorners: alignCorners, type, isa: isa)
+                expectBitExact(fast, portable, "\(isa) n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+                expectBitExact(fast, reference, "\(isa) vs reference n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+            }
         }
         for mode in [GridSampleMode.nearest, .bicubic] {
             #expect(!bilinearZerosGridSampleApplies(Tensor([Float(0)], shape: [1, 1, 1, 1]), GridSampleAttributes(mode: mode)))
         }
         #expect(!bilinearZerosGridSampleApplies(Tensor([Float(0)], shape: [1, 1, 1, 1]), GridSampleAttributes(paddingMode: .border)))
+    }
+
+    /// The AVX2 taps against the portable ones on image sizes too large to allocate (a floor
+    /// beyond Float's integer range, indices near Int32's), field for field.
+    @Test(arguments: [false, true]) func gridSampleTapsPerISA(alignCorners: Bool) {
+        var rng = SplitMix(seed: alignCorners ? 5 : 9)
+        let sizes = [(1, 1), (1, 2), (7, 3), (64, 64), (1, 16_777_217), (16_777_219, 1), (46_340, 46_340), (2, 1_073_741_822)]
+        let special: [Float] = [-1, 1, 0, -0.0, 1.0000001, -1.0000001, Float(1).nextDown, Float(-1).nextUp, .nan,
+                                .infinity, -.infinity, 3e9, -3e9, 1e30, -1e30, 0.5, -0.5, 2.1e9 / 1.1e9, -1.9999999]
+        for (h, w) in sizes {
+            let count = rng.int(1...40)
+            var grid = (0..<(count * 2)).map { _ in rng.float(in: -1.3...1.3) }
+            for v in special where rng.bool() { grid[rng.int(0...(grid.count - 1))] = v }
+            func taps(_ isa: VectorISA) -> [vk_bilinear_taps] {
+                var t = [vk_bilinear_taps](repeating: vk_bilinear_taps(), count: count)
+                t.withUnsafeMutableBufferPointer { bilinearTaps(grid, count, w: w, h: h, alignCorners: alignCorners, $0.baseAddress!, isa) }
+                return t
+            }
+            let portable = taps(.portable)
+            for isa in VectorISA.usable where isa != .portable {
+                for (l, (a, b)) in zip(taps(isa), portable).enumerated() {
+                    func same(_ x: Float, _ y: Float) -> Bool { x.bitPattern == y.bitPattern || (x.isNaN && y.isNaN) }
+                    #expect(a.i00 == b.i00 && a.i01 == b.i01 && a.i10 == b.i10 && a.i11 == b.i11, "\(isa) h=\(h) w=\(w) l=\(l)")
+                    #expect(same(a.tx, b.tx) && same(a.ty, b.ty) && same(a.ux, b.ux) && same(a.uy, b.uy),
+                            "\(isa) h=\(h) w=\(w) l=\(l) grid \(grid[2 * l]) \(grid[2 * l + 1])")
+                }
+            }
+        }
     }
 
     @Test func floorIndexMatchesLibm() {

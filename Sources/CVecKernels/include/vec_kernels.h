@@ -2,12 +2,14 @@
 #define VITEXPORT_VEC_KERNELS_H
 
 /* Eight-lane AVX2 versions of the interpreter's portable Softmax and Gelu row kernels
-   (VitInterp/FastPaths/SoftmaxVectorExp.swift, GeluVectorExp.swift). Each performs the same
+   (VitInterp/FastPaths/SoftmaxVectorExp.swift, GeluVectorExp.swift) and of the bilinear,
+   zeros-padding GridSample fast path's steps (GridSampleBilinearZeros.swift). Each performs the same
    IEEE operations in the same order as the Swift code (no FMA, no reassociation), so its
    results equal the portable kernel's bit for bit; FastPathTests pins that. Call them only
    when vk_avx2_usable() returns 1. */
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* 1 when the CPU has AVX2 and the OS saves the YMM registers, else 0 (always 0 off x86-64). */
 int vk_avx2_usable(void);
@@ -17,5 +19,26 @@ void vk_softmax_row_avx2(const float *src, float *dst, ptrdiff_t n);
 
 /* Gelu of n floats: approximate 0 is the erf form, 1 the tanh form. */
 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximate);
+
+/* One GridSample output location's bilinear taps: offsets of the four pixels into an image
+   plane of h·w pixels (h·w itself, the index of an appended zero pixel, for a tap outside the
+   image), the fractional parts tx, ty and ux = 1 − tx, uy = 1 − ty. 32 bytes. */
+typedef struct {
+    int32_t i00, i01, i10, i11;
+    float tx, ty, ux, uy;
+} vk_bilinear_taps;
+
+/* Taps of `count` grid points (x, y pairs in [-1, 1]) on an image of w × h pixels, h·w < 2³¹ − 1. */
+void vk_bilinear_taps_avx2(const float *grid, ptrdiff_t count, int32_t w, int32_t h, int align_corners,
+                           vk_bilinear_taps *taps);
+
+/* Copies `lanes` ≤ 8 image planes of hw pixels, plane j at src + j·stride, channel-interleaved
+   to dst[(hw + 1)][8]: dst[p·8 + j] = plane j's pixel p, 0 in lanes ≥ `lanes` and in pixel hw. */
+void vk_interleave8_avx2(const float *src, ptrdiff_t stride, int lanes, ptrdiff_t hw, float *dst);
+
+/* Bilinear samples of an interleaved 8-channel image (vk_interleave8_avx2's layout) at `count`
+   locations: channel j < lanes of location l goes to dst[j·plane + l]. */
+void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *taps, ptrdiff_t count, int lanes,
+                             float *dst, ptrdiff_t plane);
 
 #endif
