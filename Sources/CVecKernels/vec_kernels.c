@@ -285,9 +285,12 @@ AVX2 void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *t
     __m256 v[8];
     ptrdiff_t l = 0;
     for (; l + 8 <= count; l += 8) {
+#pragma clang loop unroll(full)
         for (int k = 0; k < 8; k++) v[k] = bilinear8(pixels, taps + l + k);
         transpose8(v);
-        for (int j = 0; j < lanes; j++) _mm256_storeu_ps(dst + j * plane + l, v[j]);
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++)
+            if (j < lanes) _mm256_storeu_ps(dst + j * plane + l, v[j]);
     }
     if (l < count) {
         for (int k = 0; k < 8; k++) v[k] = l + k < count ? bilinear8(pixels, taps + l + k) : _mm256_setzero_ps();
