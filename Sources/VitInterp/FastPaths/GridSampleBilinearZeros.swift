@@ -26,7 +26,8 @@ func bilinearZerosGridSampleApplies(_ x: Tensor, _ g: GridSampleAttributes) -> B
 /// (`vk_bilinear_taps`) are computed once and applied to eight channels at a time: the image is
 /// first copied channel-interleaved in blocks of eight, [C/8][H·W + 1][8], with a zero pixel at
 /// H·W that outside taps read without a branch. Work splits over batch·output rows; a chunk
-/// copies the image of each batch it touches once. `isa` picks the portable Swift steps or the
+/// copies the image of each batch it touches once, then takes its locations in tiles of 2048
+/// (taps, then every channel block). `isa` picks the portable Swift steps or the
 /// AVX2 ones in CVecKernels (same bits).
 func bilinearZerosGridSample(_ x: Tensor, _ grid: Tensor, alignCorners: Bool, _ out: TensorType,
                              isa: VectorISA = .best) -> Tensor {
@@ -37,7 +38,10 @@ func bilinearZerosGridSample(_ x: Tensor, _ grid: Tensor, alignCorners: Bool, _ 
         withFloats(grid) { pg in
             makeFloats(out.dtype, out.shape.ints ?? []) { py in
                 parallelChunks(n * ho, grain: Swift.max(1, 4096 / Swift.max(wo * c, 1))) { rows in
-                    var taps = [vk_bilinear_taps](repeating: vk_bilinear_taps(), count: rows.count * wo)
+                    // Taps of up to `tile` locations at a time (64 KB, cache-resident while
+                    // every channel block reads them).
+                    let tile = Swift.min(2048, Swift.min(rows.count, ho) * wo)
+                    var taps = [vk_bilinear_taps](repeating: vk_bilinear_taps(), count: tile)
                     var image = [Float](repeating: 0, count: blocks * (hw + 1) * 8)
                     var row = rows.lowerBound
                     while row < rows.upperBound {
@@ -47,22 +51,25 @@ func bilinearZerosGridSample(_ x: Tensor, _ grid: Tensor, alignCorners: Bool, _ 
                         let first = (row - b * ho) * wo, count = (end - row) * wo
                         defer { row = end }
                         guard count > 0 else { continue }
-                        taps.withUnsafeMutableBufferPointer { t in
-                            bilinearTaps(pg.baseAddress! + (b * plane + first) * 2, count, w: w, h: h,
-                                         alignCorners: alignCorners, t.baseAddress!, isa)
-                        }
                         image.withUnsafeMutableBufferPointer { img in
                             for block in 0..<blocks where hw > 0 {
                                 interleave8(px.baseAddress! + (b * c + block * 8) * hw, lanes: Swift.min(8, c - block * 8),
                                             hw, img.baseAddress! + block * (hw + 1) * 8, isa)
                             }
                         }
-                        taps.withUnsafeBufferPointer { t in
-                            image.withUnsafeBufferPointer { img in
-                                for block in 0..<blocks {
-                                    bilinearGather(img.baseAddress! + block * (hw + 1) * 8, t.baseAddress!, count,
-                                                   lanes: Swift.min(8, c - block * 8),
-                                                   py.baseAddress! + (b * c + block * 8) * plane + first, plane: plane, isa)
+                        for start in stride(from: first, to: first + count, by: tile) {
+                            let size = Swift.min(tile, first + count - start)
+                            taps.withUnsafeMutableBufferPointer { t in
+                                bilinearTaps(pg.baseAddress! + (b * plane + start) * 2, size, w: w, h: h,
+                                             alignCorners: alignCorners, t.baseAddress!, isa)
+                            }
+                            taps.withUnsafeBufferPointer { t in
+                                image.withUnsafeBufferPointer { img in
+                                    for block in 0..<blocks {
+                                        bilinearGather(img.baseAddress! + block * (hw + 1) * 8, t.baseAddress!, size,
+                                                       lanes: Swift.min(8, c - block * 8),
+                                                       py.baseAddress! + (b * c + block * 8) * plane + start, plane: plane, isa)
+                                    }
                                 }
                             }
                         }
