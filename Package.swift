@@ -36,7 +36,7 @@ let package = Package(
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // The reference interpreter: one kernel per op.
         .target(name: "VitInterp", dependencies: ["VitIR", "CBLAS", "CDNNL", "CVecKernels"]),
-        // AVX2 twins of the interpreter's portable Softmax and Gelu kernels (bit-identical).
+        // AVX2 twins of the interpreter's portable Softmax, Gelu and GridSample kernels (bit-identical).
         .target(name: "CVecKernels"),
         // Graph passes (folding runs the interpreter's kernels).
         .target(name: "VitPasses", dependencies: ["VitIR", "VitInterp"]),

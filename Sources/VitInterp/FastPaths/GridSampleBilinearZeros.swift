@@ -5,15 +5,17 @@ import VitIR
 //
 // Applies when: mode bilinear, padding zeros, any align_corners, H, W and H·W < 2³¹ − 1 (tap
 // offsets are Int32); any N, C, Ho, Wo and any grid values, non-finite ones included.
-// Tolerance class vs `gridSampleReference`: bit-exact, for every `VectorISA`. All evaluate the
-// same Float expressions in the same order per output element ((1−tx)·p00 + tx·p01, then the
-// rows weighted by 1−ty and ty; no FMA), a tap outside the image reads +0.0 in all, and the
-// floors (`floorIndex`, AVX2's round-down) equal `rounded(.down)` exactly, with indices that
-// agree on inside/outside. The AVX2 steps (CVecKernels) only move data differently: taps eight
-// locations at a time, 8×8 transposes in registers for the interleaving copy and so that each
-// channel's outputs are stored eight contiguous at a time. Pinned by
-// FastPathTests.gridSampleBilinearZeros (each ISA against the reference, and AVX2 taps against
-// the portable ones).
+// Tolerance class vs `gridSampleReference`: bit-exact, for every `VectorISA`.
+// Reason: all evaluate the same Float expressions in the same order per output element
+// ((1−tx)·p00 + tx·p01, then the rows weighted by 1−ty and ty; no FMA), a tap outside the
+// image reads +0.0 in all, and the floors (`floorIndex`, AVX2's round-down) equal
+// `rounded(.down)` exactly, with indices that agree on inside/outside (an AVX2 index beyond
+// Int32 converts to Int32.min, outside like `saturatingIndex`'s). The AVX2 steps (CVecKernels)
+// only move data differently: taps eight locations at a time, and 8×8 transposes in registers
+// for the interleaving copy and so that each channel's outputs are stored eight contiguous at
+// a time. Pinned by FastPathTests.gridSampleBilinearZeros (each ISA against the reference and
+// the portable path) and gridSampleTapsPerISA (AVX2 taps against the portable ones, field for
+// field, on image sizes up to 2³⁰).
 
 /// Whether `bilinearZerosGridSample` computes `gridSample(x, _, g, _)`.
 func bilinearZerosGridSampleApplies(_ x: Tensor, _ g: GridSampleAttributes) -> Bool {
@@ -27,8 +29,8 @@ func bilinearZerosGridSampleApplies(_ x: Tensor, _ g: GridSampleAttributes) -> B
 /// first copied channel-interleaved in blocks of eight, [C/8][H·W + 1][8], with a zero pixel at
 /// H·W that outside taps read without a branch. Work splits over batch·output rows; a chunk
 /// copies the image of each batch it touches once, then takes its locations in tiles of 2048
-/// (taps, then every channel block). `isa` picks the portable Swift steps or the
-/// AVX2 ones in CVecKernels (same bits).
+/// (taps, then every channel block). `isa` picks the portable Swift steps or the AVX2 ones in
+/// CVecKernels (same bits).
 func bilinearZerosGridSample(_ x: Tensor, _ grid: Tensor, alignCorners: Bool, _ out: TensorType,
                              isa: VectorISA = .best) -> Tensor {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
