@@ -16,7 +16,8 @@ import VitIR
         let attributes = GridSampleAttributes(mode: .bilinear, paddingMode: .zeros, alignCorners: alignCorners)
         var shapes = [(2, 11, 5, 7, 6, 4), (3, 8, 1, 3, 5, 3), (1, 17, 4, 4, 9, 1), (1, 1, 1, 1, 1, 1),
                       (1, 9, 1, 1, 3, 2), (2, 16, 2, 9, 1, 7), (1, 3, 6, 5, 0, 4), (2, 0, 3, 3, 2, 2),
-                      (2, 20, 9, 13, 7, 5), (1, 32, 16, 16, 17, 4), (2, 9, 5, 6, 700, 3)]  // the last: two tiles of taps
+                      (2, 20, 9, 13, 7, 5), (1, 32, 16, 16, 17, 4), (2, 9, 5, 6, 700, 3),  // two tiles of taps
+                      (1, 3, 0, 4, 2, 3), (2, 9, 3, 0, 2, 2)]  // empty images: every tap outside
         for _ in 0..<40 {
             shapes.append((rng.int(1...3), rng.int(1...20), rng.int(1...8), rng.int(1...8), rng.int(1...6), rng.int(1...6)))
         }
