@@ -74,10 +74,17 @@ public struct Interpreter: Sendable {
         /// Total seconds per node scope (for a node without one, as in an imported ONNX file,
         /// its name up to the last '.' or '/'); empty unless `Options.profile` is set.
         public var scopeProfile: [String: Double] = [:]
+        /// Total seconds per node scope and op name together; empty unless `Options.profile`.
+        public var scopeOpProfile: [ScopeOp: Double] = [:]
         /// Values named in `Hooks.observe`, by name.
         public var observed: [String: Tensor] = [:]
 
         public subscript(name: String) -> Tensor? { outputs[name] }
+    }
+
+    /// A node scope (as in `Result.scopeProfile`) with an op name.
+    public struct ScopeOp: Hashable, Sendable {
+        public var scope: String, op: String
     }
 
     public func run(feeds: [String: Tensor], options: Options = Options(),
@@ -143,6 +150,7 @@ private struct RunState {
     var memory: LiveMemory
     var profile: [String: Double] = [:]
     var scopeProfile: [String: Double] = [:]
+    var scopeOpProfile: [Interpreter.ScopeOp: Double] = [:]
     var observed: [String: Tensor] = [:]
     /// Linear layers run as one GEMM (empty unless `Options.fuseLinearBias`).
     var fusion = LinearBiasPlan()
@@ -235,7 +243,9 @@ private struct RunState {
             let d = (clock.now - start).components
             let seconds = Double(d.seconds) + Double(d.attoseconds) * 1e-18
             profile[node.op.name, default: 0] += seconds
-            scopeProfile[profileScope(node), default: 0] += seconds
+            let scope = profileScope(node)
+            scopeProfile[scope, default: 0] += seconds
+            scopeOpProfile[Interpreter.ScopeOp(scope: scope, op: node.op.name), default: 0] += seconds
         }
 
         guard outputs.count == node.outputs.count || mulReduce[index] != nil else {
@@ -276,7 +286,7 @@ private struct RunState {
             names.append(name)
         }
         return Interpreter.Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: profile,
-                                  scopeProfile: scopeProfile, observed: observed)
+                                  scopeProfile: scopeProfile, scopeOpProfile: scopeOpProfile, observed: observed)
     }
 }
 

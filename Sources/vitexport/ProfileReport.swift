@@ -1,4 +1,5 @@
 import Foundation
+import VitInterp
 
 /// The top-level part of a model a node scope belongs to, for `run --profile`'s breakdown:
 /// detectors' backbone (the ViT), pyramid (ViTDet's simple feature pyramid), neck, encoder,
@@ -23,19 +24,33 @@ func topLevelScope(_ scope: String) -> String {
     }
 }
 
-/// Prints seconds per op and per top-level scope (`topLevelScope`), averaged over `repeats`
-/// timed runs whose wall times sum to `total`, largest first.
-func printProfile(ops: [String: Double], scopes: [String: Double], repeats: Int, total: Double) {
-    func rows(_ seconds: [String: Double]) {
-        for (name, s) in seconds.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) }) {
-            let padded = name.padding(toLength: 22, withPad: " ", startingAt: 0)
+/// The two innermost named components of a node scope (numbers, the indices of repeated
+/// blocks, skipped): `layers.attentions` for `transformer.encoder.layers.3.attentions.0`,
+/// `attn.qkv` for a ViT block's query-key-value projection.
+func moduleName(_ scope: String) -> String {
+    let named = scope.split(separator: ".").filter { Int($0) == nil }
+    return named.isEmpty ? "(unscoped)" : named.suffix(2).joined(separator: ".")
+}
+
+/// Prints seconds per op, the `ranked` largest per op within a module (top-level scope, module
+/// name, op: where the time goes), and per top-level scope (`topLevelScope`), averaged over
+/// `repeats` timed runs whose wall times sum to `total`, largest first.
+func printProfile(ops: [String: Double], scopes: [String: Double], scopeOps: [Interpreter.ScopeOp: Double],
+                  repeats: Int, total: Double, ranked: Int = 15) {
+    func rows(_ seconds: [String: Double], width: Int = 22, limit: Int = .max) {
+        let sorted = seconds.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) })
+        for (name, s) in sorted.prefix(limit) {
+            let padded = name.padding(toLength: max(width, name.count), withPad: " ", startingAt: 0)
             print("  \(padded) " + String(format: "%8.3f s  %5.1f%%", s / Double(repeats), 100 * s / max(total, 1e-9)))
         }
     }
-    var byTop: [String: Double] = [:]
+    var byTop: [String: Double] = [:], byModule: [String: Double] = [:]
     for (scope, s) in scopes { byTop[topLevelScope(scope), default: 0] += s }
+    for (key, s) in scopeOps { byModule["\(topLevelScope(key.scope)) \(moduleName(key.scope)) \(key.op)", default: 0] += s }
     print("per op:")
     rows(ops)
+    print("per op within a module (the \(ranked) largest):")
+    rows(byModule, width: 38, limit: ranked)
     print("per top-level scope:")
     rows(byTop)
 }

@@ -272,3 +272,20 @@ func temporaryDirectory() throws -> URL {
         #expect(saved[0] == saved[1], "\(gemm): outputs differ between 1 and 2 threads")
     }
 }
+
+/// `run --profile` on a detector: seconds per op, the largest per op within a module (top-level
+/// scope, the module's two innermost named components, op), then per top-level scope, the
+/// section Tools/bench.py parses last.
+@Test func runProfileShowsOpsModulesAndScopes() throws {
+    let r = try vitexport(["run", "-m", "dino-tiny", "--profile"])
+    #expect(r.status == 0, "\(r.stderr)")
+    let sections = ["per op:", "per op within a module (the 15 largest):", "per top-level scope:"]
+    let positions = sections.compactMap { r.stdout.range(of: $0)?.lowerBound }
+    #expect(positions.count == 3 && positions == positions.sorted(), "\(r.stdout)")
+    #expect(r.stdout.contains("  encoder layers.attentions GridSample"), "\(r.stdout)")
+    let modules = r.stdout.components(separatedBy: sections[1])[1].components(separatedBy: sections[2])[0]
+    #expect(modules.split(separator: "\n").filter { $0.hasSuffix("%") }.count == 15)
+    for scope in ["backbone", "pyramid", "encoder", "decoder", "post-process"] {
+        #expect(r.stdout.components(separatedBy: sections[2])[1].contains("  \(scope) "), "\(scope)")
+    }
+}
