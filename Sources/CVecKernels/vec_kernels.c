@@ -180,6 +180,56 @@ AVX2 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximat
     }
 }
 
+/* erf8 of ErfVectorExp.swift, operation for operation, on x[0…3] in place. */
+AVX2 static inline void erf8x4(__m256 x[4]) {
+    const __m256 zero = _mm256_setzero_ps(), sign = splat(-0.0f);
+    __m256 ax[4], z[4], s[4], t[4], p[4], e[4];
+    EACH ax[k] = pick(x[k], _mm256_xor_ps(x[k], sign), _mm256_cmp_ps(x[k], zero, _CMP_LT_OQ));
+    EACH z[k] = mul(ax[k], ax[k]);
+    EACH s[k] = add(mul(splat(-1.0f / 75600.0f), z[k]), splat(1.0f / 9360.0f));
+    EACH s[k] = sub(mul(s[k], z[k]), splat(1.0f / 1320.0f));
+    EACH s[k] = add(mul(s[k], z[k]), splat(1.0f / 216.0f));
+    EACH s[k] = sub(mul(s[k], z[k]), splat(1.0f / 42.0f));
+    EACH s[k] = add(mul(s[k], z[k]), splat(0.1f));
+    EACH s[k] = sub(mul(s[k], z[k]), splat(1.0f / 3.0f));
+    EACH s[k] = add(mul(s[k], z[k]), splat(1.0f));
+    EACH s[k] = mul(x[k], mul(splat(1.12837916709551257f), s[k]));
+    EACH t[k] = _mm256_div_ps(splat(1.0f), add(splat(1.0f), mul(splat(0.5f), ax[k])));
+    EACH p[k] = sub(mul(splat(0.17087277f), t[k]), splat(0.82215223f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(1.48851587f));
+    EACH p[k] = sub(mul(p[k], t[k]), splat(1.13520398f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(0.27886807f));
+    EACH p[k] = sub(mul(p[k], t[k]), splat(0.18628806f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(0.09678418f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(0.37409196f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(1.00002368f));
+    EACH p[k] = sub(mul(p[k], t[k]), splat(1.26551223f));
+    EACH e[k] = sub(p[k], z[k]);
+    exp8x4(e);
+    EACH {
+        __m256 c = mul(t[k], e[k]);
+        __m256 large = pick(sub(splat(1.0f), c), sub(c, splat(1.0f)), _mm256_cmp_ps(x[k], zero, _CMP_LT_OQ));
+        x[k] = pick(large, s[k], _mm256_cmp_ps(ax[k], splat(0.5f), _CMP_LT_OQ));
+    }
+}
+
+AVX2 void vk_erf_avx2(const float *src, float *dst, ptrdiff_t n) {
+    ptrdiff_t j = 0;
+    for (; j + 32 <= n; j += 32) {
+        __m256 x[4];
+        EACH x[k] = _mm256_loadu_ps(src + j + 8 * k);
+        erf8x4(x);
+        EACH _mm256_storeu_ps(dst + j + 8 * k, x[k]);
+    }
+    for (; j < n; j += 8) {
+        ptrdiff_t count = n - j < 8 ? n - j : 8;
+        __m256 x[4];
+        x[0] = x[1] = x[2] = x[3] = load_partial(src + j, count, 0);
+        erf8x4(x);
+        store_partial(x[0], dst + j, count);
+    }
+}
+
 /* An 8×8 transpose: afterwards r[j] lane k holds what r[k] lane j held (data movement only). */
 AVX2 static inline void transpose8(__m256 r[8]) {
     __m256 t[8], s[8];
@@ -302,6 +352,7 @@ AVX2 void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *t
 #else
 
 int vk_avx2_usable(void) { return 0; }
+void vk_erf_avx2(const float *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_softmax_row_avx2(const float *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximate) {
     (void)src; (void)dst; (void)n; (void)approximate;

@@ -159,6 +159,29 @@ import VitIR
         }
     }
 
+    // MARK: Erf with the vector exp
+
+    @Test func erfVectorExp() throws {
+        var rng = SplitMix(seed: 41)
+        // A dense sweep over where erf is not ±1 in Float, around the 0.5 switch, and random sizes.
+        var x = stride(from: Float(-4.5), through: 4.5, by: 1.0 / 4096).map { $0 }
+        x += (0..<2000).map { _ in rng.float(in: 0.49...0.51) * (rng.bool() ? 1 : -1) }
+        x += [.nan, .infinity, -.infinity, 0, -0.0, .leastNonzeroMagnitude, -.leastNormalMagnitude, 1e-20, 3e38, -3e38, 10, -10]
+        for count in [x.count, 1, 7, 9, 17] {
+            let xt = Tensor(Array(x.prefix(count)), shape: [count])
+            let fast = VitInterp.erfVectorExp(xt, isa: .portable)
+            for isa in VectorISA.usable where isa != .portable {
+                expectBitExact(VitInterp.erfVectorExp(xt, isa: isa), fast, "\(isa) count \(count)")
+            }
+            let reference = unaryFloat(.erf, xt)
+            expectClose(fast, reference, relative: { _ in 6e-7 }, absolute: 1e-45, "count \(count)")
+        }
+        for isa in VectorISA.usable {
+            let signs = VitInterp.erfVectorExp(Tensor([-0.0, .infinity, -.infinity], shape: [3]), isa: isa).floats
+            #expect(signs[0].sign == .minus && signs[0] == 0 && signs[1] == 1 && signs[2] == -1, "\(isa)")
+        }
+    }
+
     // MARK: Conv with a 1×1 kernel
 
     @Test func pointwiseConv() throws {

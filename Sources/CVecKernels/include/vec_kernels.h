@@ -17,6 +17,9 @@ int vk_avx2_usable(void);
 /* Softmax of one contiguous row of n > 0 floats; dst may equal src. */
 void vk_softmax_row_avx2(const float *src, float *dst, ptrdiff_t n);
 
+/* Erf of n floats. */
+void vk_erf_avx2(const float *src, float *dst, ptrdiff_t n);
+
 /* Gelu of n floats: approximate 0 is the erf form, 1 the tanh form. */
 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximate);
 

@@ -322,7 +322,7 @@ extension ElementwiseOp {
         case .reciprocal: return [unaryFloat(.reciprocal, x[0])]
         case .exp: return [unaryFloat(.exp, x[0])]
         case .log: return [unaryFloat(.log, x[0])]
-        case .erf: return [unaryFloat(.erf, x[0])]
+        case .erf: return [erfVectorExp(x[0])]
         case .sin: return [unaryFloat(.sin, x[0])]
         case .cos: return [unaryFloat(.cos, x[0])]
         case .tanh: return [unaryFloat(.tanh, x[0])]
