@@ -58,5 +58,10 @@ extension FastPathTests {
         #expect(mergedTranspose([1, 5440, 8, 4, 2], [0, 2, 1, 3, 4]) == ([5440, 8, 8], [1, 0, 2]))
         #expect(mergedTranspose([1, 12, 1025, 64], [0, 2, 1, 3]) == ([12, 1025, 64], [1, 0, 2]))
         #expect(mergedTranspose([2, 1, 3], [1, 0, 2]) == ([6], [0]))
+        // A Transpose that moves nothing is a view, and the memory plan knows it.
+        let x = Tensor([Float](repeating: 1, count: 6), shape: [2, 1, 3])
+        #expect(transpose(x, perm: [1, 0, 2]).storage === x.storage)
+        #expect(transposeIsView([2, 1, 3], [1, 0, 2]))
+        #expect(!transposeIsView([2, 1, 3], [2, 1, 0]) && !transposeIsView([1, 2], [1, 0]) && !transposeIsView([0, 1, 3], [1, 0, 2]))
     }
 }

@@ -4,7 +4,8 @@ import VitIR
 // deformable attention ([1, 1025, 3, 12, 64] perm [2, 0, 3, 1, 4], [1, 4096, 8, 32] perm
 // [0, 2, 3, 1], …): axes of extent 1 are dropped and input axes that stay adjacent and in
 // order in the output are merged, so the copy runs on the fewest axes. What remains is one of:
-// - no movement at all: the output is a view of the input's storage with the output shape;
+// - no movement at all: the output is a view of the input's storage with the output shape
+//   (`viewOutputs` tells `plannedMemory`);
 // - a swap of the last two merged axes ([4096, 256] → [256, 4096]): `transposeLastTwo`'s
 //   tiles, matrices and row tiles split over cores;
 // - anything else: `transposeReference` on the merged view, which copies each output row of
@@ -36,6 +37,14 @@ func mergedTranspose(_ shape: [Int], _ perm: [Int]) -> (shape: [Int], perm: [Int
     return (mergedShape, groups.indices.map { rank[$0] })
 }
 
+/// Whether `transpose` returns a view of its input (`viewOutputs`, for `plannedMemory`): the
+/// permutation takes `transposeMergedAxes` and moves no element once merged.
+func transposeIsView(_ shape: [Int], _ perm: [Int]) -> Bool {
+    !transposeLastTwoApplies(perm) && !shape.contains(0) && isIdentity(mergedTranspose(shape, perm).perm)
+}
+
+private func isIdentity(_ perm: [Int]) -> Bool { perm.enumerated().allSatisfy { $0 == $1 } }
+
 /// Transpose(`perm`) of `x` through `mergedTranspose`'s axes (see the header).
 func transposeMergedAxes(_ x: Tensor, perm: [Int]) -> Tensor {
     let outShape = perm.map { x.shape[$0] }
@@ -43,7 +52,7 @@ func transposeMergedAxes(_ x: Tensor, perm: [Int]) -> Tensor {
     // Views of an existing storage with the same element count cannot fail.
     guard let view = try? reshaped(x, shape) else { return transposeReference(x, perm: perm) }
     let moved: Tensor
-    if p.enumerated().allSatisfy({ $0 == $1 }) {
+    if isIdentity(p) {
         moved = view
     } else if transposeLastTwoApplies(p) {
         moved = transposeLastTwo(view)

@@ -9,7 +9,8 @@ import VitIR
 // Applies when: the MatMul's operands are floating point (float16 and bfloat16 widened to
 // Float and the product rounded to the output dtype, as the plain MatMul does), an operand is
 // the output of a Transpose whose permutation swaps the last two axes and keeps the others in
-// place, and that output has exactly one use, is not a graph output and is not hooked
+// place, that output has exactly one use, is not a graph output and is not hooked, and the
+// view keeps no storage live beyond `plannedMemory`'s count (`viewLifetimes`)
 // (`Interpreter.Options.fuse`, on by default, turns it off, as does `checkFinite`).
 // Tolerance class vs Transpose then MatMul: rounding, not bit-exact. Both compute each element
 // as a Float dot product of length k, but the GEMM libraries pick their packing and micro-
@@ -32,6 +33,7 @@ struct TransposedOperandPlan {
 func transposedOperandPlan(_ graph: Graph, excluded: Set<ValueID>, planned: Set<Int> = []) -> TransposedOperandPlan {
     var plan = TransposedOperandPlan()
     let uses = graph.useCounts()  // graph outputs count as uses
+    let keepsAlive = viewLifetimes(graph)
     var producer: [Int: Int] = [:]  // value index → Transpose node index
     for (i, node) in graph.nodes.enumerated() {
         if case .movement(.transpose(let perm)) = node.op, node.inputs.count == 1, node.outputs.count == 1,
@@ -40,12 +42,36 @@ func transposedOperandPlan(_ graph: Graph, excluded: Set<ValueID>, planned: Set<
         }
         guard case .linearAlgebra(.matMul) = node.op, node.inputs.count == 2, node.outputs.count == 1,
               !planned.contains(i), node.inputs.allSatisfy({ graph.type(of: $0).dtype.isFloatingPoint }) else { continue }
-        let ta = producer[node.inputs[0].index], tb = producer[node.inputs[1].index]
+        func fusable(_ v: ValueID) -> Int? {
+            guard let t = producer[v.index], keepsAlive(graph.nodes[t].inputs[0], v, i) else { return nil }
+            return t
+        }
+        let ta = fusable(node.inputs[0]), tb = fusable(node.inputs[1])
         guard ta != nil || tb != nil else { continue }
         plan.operandsOfMatMul[i] = (ta != nil, tb != nil)
         for t in [ta, tb] { if let t { plan.viewTransposes.insert(t) } }
     }
     return plan
+}
+
+/// Whether running a Transpose of `input` (to `output`) as a view read by node `reader` stays
+/// within `plannedMemory`, which counts the Transpose as a copy: the view keeps the storage of
+/// `input` (its root, `storageRoots`) live until `reader`, so either that storage is live then
+/// anyway (another value on it is used at or after `reader`, or is a graph output), or it is no
+/// larger than the copy the view saves.
+func viewLifetimes(_ graph: Graph) -> (_ input: ValueID, _ output: ValueID, _ reader: Int) -> Bool {
+    let roots = storageRoots(graph)
+    var lastUse = [Int](repeating: -1, count: graph.values.count)  // root → last node reading it
+    for (i, node) in graph.nodes.enumerated() {
+        for v in node.inputs where roots[v.index] >= 0 { lastUse[roots[v.index]] = i }
+    }
+    for v in graph.outputs where roots[v.index] >= 0 { lastUse[roots[v.index]] = Int.max }
+    return { input, output, reader in
+        let r = roots[input.index]
+        guard r >= 0, graph.initializers[input] == nil else { return true }  // initializers are resident
+        let size = { (v: ValueID) in graph.type(of: v).shape.ints?.reduce(1, *) ?? Int.max }
+        return lastUse[r] >= reader || size(ValueID(r)) <= size(output)
+    }
 }
 
 /// The last two axes of `shape` swapped.
