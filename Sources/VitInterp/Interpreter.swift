@@ -26,18 +26,20 @@ public struct Interpreter: Sendable {
         /// A run whose largest value or planned peak (`plannedMemory`) exceeds this is refused
         /// before anything is allocated.
         public var budget: MemoryBudget
-        /// Run each linear layer's MatMul and bias Add as one GEMM (FastPaths/LinearBias.swift;
-        /// rounding class) and a Mul summed over its last axis by a ReduceSum as one pass
-        /// (FastPaths/MulReduceSum.swift; bit-exact). Off with `checkFinite`, which checks every
-        /// node's own output.
-        public var fuseLinearBias: Bool
+        /// Run planned node pairs as one kernel: each linear layer's MatMul and bias Add as one
+        /// GEMM (FastPaths/LinearBias.swift; rounding class), a Mul summed over its last axis by
+        /// a ReduceSum as one pass (FastPaths/MulReduceSum.swift; bit-exact), and a MatMul
+        /// reading a Transpose of the last two axes as a GEMM of the Transpose's input with a
+        /// transposed flag (FastPaths/TransposedOperandMatMul.swift; rounding class). Off with
+        /// `checkFinite`, which checks every node's own output.
+        public var fuse: Bool
 
         public init(checkFinite: Bool = false, profile: Bool = false, budget: MemoryBudget = .physicalDefault,
-                    fuseLinearBias: Bool = true) {
+                    fuse: Bool = true) {
             self.checkFinite = checkFinite
             self.profile = profile
             self.budget = budget
-            self.fuseLinearBias = fuseLinearBias
+            self.fuse = fuse
         }
     }
 
@@ -95,9 +97,11 @@ public struct Interpreter: Sendable {
         try checkFeeds(feeds)
         let byName = try hookedValues(hooks)
         var state = RunState(graph: graph, hooks: hooks, hooked: byName)
-        if options.fuseLinearBias, !options.checkFinite {
+        if options.fuse, !options.checkFinite {
             state.fusion = linearBiasPlan(graph, excluded: Set(byName.keys))
             state.mulReduce = mulReduceSumPlan(graph, excluded: Set(byName.keys))
+            state.transposed = transposedOperandPlan(graph, excluded: Set(byName.keys),
+                                                     planned: Set(state.fusion.biasOfMatMul.keys))
         }
         for id in graph.inputs { try state.define(id, feeds[graph.name(of: id)]!) }
         state.releaseUnused(graph.inputs)
@@ -152,12 +156,14 @@ private struct RunState {
     var scopeProfile: [String: Double] = [:]
     var scopeOpProfile: [Interpreter.ScopeOp: Double] = [:]
     var observed: [String: Tensor] = [:]
-    /// Linear layers run as one GEMM (empty unless `Options.fuseLinearBias`).
+    /// Linear layers run as one GEMM (empty unless `Options.fuse`).
     var fusion = LinearBiasPlan()
     /// Mul nodes whose ReduceSum they compute (FastPaths/MulReduceSum.swift; empty unless
-    /// `Options.fuseLinearBias`), and the sums computed, by ReduceSum node index, until bound.
+    /// `Options.fuse`), and the sums computed, by ReduceSum node index, until bound.
     var mulReduce: MulReduceSumPlan = [:]
     var fusedSums: [Int: Tensor] = [:]
+    /// MatMuls reading a Transpose's input (empty unless `Options.fuse`).
+    var transposed = TransposedOperandPlan()
     let clock = ContinuousClock()
 
     init(graph: Graph, hooks: Interpreter.Hooks, hooked: [ValueID: String]) {
@@ -217,23 +223,7 @@ private struct RunState {
         let start = clock.now
         let outputs: [Tensor]
         do {
-            if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
-                outputs = [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
-            } else if let sum = fusedSums.removeValue(forKey: index) {
-                outputs = [sum]
-                memory.release(sum)  // retained when the Mul computed it; bound again below
-            } else if let reduceNode = mulReduce[index] {
-                let sum = mulReduceLastAxis(inputs[0], inputs[1], productShape: graph.type(of: node.outputs[0]).shape.ints ?? [],
-                                            graph.type(of: graph.nodes[reduceNode].outputs[0]))
-                fusedSums[reduceNode] = sum
-                memory.retain(sum)
-                outputs = []
-            } else if fusion.passThroughAdds.contains(index) {
-                // The MatMul operand already holds the sum; the bias is the other operand.
-                outputs = [graph.initializers[node.inputs[0]] == nil ? inputs[0] : inputs[1]]
-            } else {
-                outputs = try evaluate(node.op, inputs)
-            }
+            outputs = try compute(node, index: index, inputs)
         } catch let error as KernelError {
             throw fail(error.description, error)
         } catch {
@@ -271,6 +261,35 @@ private struct RunState {
             }
         }
         releaseUnused(node.outputs)
+    }
+
+    /// The node's outputs: its kernel's, or the planned fusion's part.
+    mutating func compute(_ node: Node, index: Int, _ inputs: [Tensor]) throws -> [Tensor] {
+        if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
+            return [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
+        } else if let sum = fusedSums.removeValue(forKey: index) {
+            memory.release(sum)  // retained when the Mul computed it; bound again by the caller
+            return [sum]
+        } else if let reduceNode = mulReduce[index] {
+            let sum = mulReduceLastAxis(inputs[0], inputs[1], productShape: graph.type(of: node.outputs[0]).shape.ints ?? [],
+                                        graph.type(of: graph.nodes[reduceNode].outputs[0]))
+            fusedSums[reduceNode] = sum
+            memory.retain(sum)
+            return []
+        } else if fusion.passThroughAdds.contains(index) {
+            // The MatMul operand already holds the sum; the bias is the other operand.
+            return [graph.initializers[node.inputs[0]] == nil ? inputs[0] : inputs[1]]
+        } else if let t = transposed.operandsOfMatMul[index] {
+            // A transposed operand is a view of the Transpose's input (below): its true shape
+            // is the declared one with the last two axes swapped back.
+            let a = t.transA ? try reshaped(inputs[0], swappingLastTwo(inputs[0].shape)) : inputs[0]
+            let b = t.transB ? try reshaped(inputs[1], swappingLastTwo(inputs[1].shape)) : inputs[1]
+            return [transposedOperandMatMul(a, transA: t.transA, b, transB: t.transB, graph.type(of: node.outputs[0]))]
+        } else if transposed.viewTransposes.contains(index) {
+            // Only the planned MatMul reads this value, as its input's untransposed elements.
+            return [try reshaped(inputs[0], swappingLastTwo(inputs[0].shape))]
+        }
+        return try evaluate(node.op, inputs)
     }
 
     /// The graph outputs by name, in graph order.

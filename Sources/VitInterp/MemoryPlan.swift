@@ -33,8 +33,7 @@ public func plannedMemory(_ graph: Graph) -> MemoryPlan? {
         if b > plan.largest?.bytes ?? -1 { plan.largest = (graph.name(of: v), graph.type(of: v), b) }
     }
     var remaining = graph.useCounts()
-    // The value whose storage each value uses (itself unless it is a view).
-    var root = Array(0..<graph.values.count)
+    let root = storageRoots(graph)
     var live = 0
     for v in graph.inputs {
         guard let b = bytes(v), let sum = Checked.add(live, b) else { return nil }
@@ -56,8 +55,6 @@ public func plannedMemory(_ graph: Graph) -> MemoryPlan? {
             guard let b = bytes(v) else { return nil }
             note(v, b)
             if isView {
-                let input = node.inputs[0]
-                root[v.index] = graph.initializers[input] == nil ? root[input.index] : -1
                 if root[v.index] >= 0 { remaining[root[v.index]] += remaining[v.index] }
             } else {
                 guard let sum = Checked.add(live, b) else { return nil }
@@ -71,6 +68,19 @@ public func plannedMemory(_ graph: Graph) -> MemoryPlan? {
         }
     }
     return plan
+}
+
+/// For each value, the value whose storage it uses in a run: itself, unless it is a view
+/// (`viewOutputs`): then its input's root, or −1 for a view of an initializer.
+func storageRoots(_ graph: Graph) -> [Int] {
+    var root = Array(0..<graph.values.count)
+    for node in graph.nodes {
+        for (v, isView) in zip(node.outputs, viewOutputs(node, graph)) where isView {
+            let input = node.inputs[0]
+            root[v.index] = graph.initializers[input] == nil ? root[input.index] : -1
+        }
+    }
+    return root
 }
 
 /// Refuses a run of `graph` whose largest value or planned peak exceeds `budget`, naming the

@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the time spent per op and per top-level scope (averaged over the timed runs).")
     var profile = false
 
-    @Flag(help: "Run every node as its own kernel: no fused pairs (MatMul + bias Add, Mul + ReduceSum over the last axis; the plain path, for comparison).")
+    @Flag(help: "Run every node as its own kernel: no fused pairs (MatMul + bias Add, Mul + ReduceSum over the last axis, Transpose of the last two axes + MatMul; the plain path, for comparison).")
     var noFusion = false
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs; the median latency is reported.")
@@ -94,7 +94,7 @@ struct RunCommand: ParsableCommand {
         let feeds = try io.feeds(for: graph)
         let interpreter = Interpreter(graph)
         let budget = try model.budget
-        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget, fuseLinearBias: !noFusion)
+        let options = Interpreter.Options(checkFinite: checkFinite, profile: profile, budget: budget, fuse: !noFusion)
         var warm = options
         warm.profile = false
         for _ in 0..<warmup { _ = try interpreter.run(feeds: feeds, options: warm) }

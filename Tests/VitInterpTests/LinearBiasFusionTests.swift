@@ -40,7 +40,7 @@ import VitIR
     @Test func fusedRunAgreesWithThePlainRun() throws {
         let (g, feeds) = try graph()
         let fused = try Interpreter(g).run(feeds: feeds)
-        let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuseLinearBias: false))
+        let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuse: false))
         for name in ["y", "p", "s"] {
             let f = try #require(fused[name]).floats, p = try #require(plain[name]).floats
             #expect(f.count == p.count)

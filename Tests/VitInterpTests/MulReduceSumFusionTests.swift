@@ -62,7 +62,7 @@ import VitIR
     @Test func fusedRunEqualsThePlainRun() throws {
         let (g, feeds) = try graph()
         let fused = try Interpreter(g).run(feeds: feeds)
-        let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuseLinearBias: false))
+        let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuse: false))
         for name in ["s1", "s2", "p", "s3", "s4"] {
             #expect(try #require(fused[name]).bitwiseEqual(try #require(plain[name])), "\(name)")
         }

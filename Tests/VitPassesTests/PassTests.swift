@@ -17,7 +17,7 @@ func outputs(of graph: Graph, seed: UInt64 = 1) throws -> [String: Tensor] {
             for i in p.indices { p[i] = rng.nextNormal() }
         }
     }
-    return try Interpreter(graph).run(feeds: feeds, options: Interpreter.Options(fuseLinearBias: false)).outputs
+    return try Interpreter(graph).run(feeds: feeds, options: Interpreter.Options(fuse: false)).outputs
 }
 
 /// The reusable check: applying `pass` keeps every output bit-identical (all passes here

@@ -36,8 +36,8 @@ func sliceStart(inShape: [Int], _ s: SliceAttributes, outShape: [Int]) -> [Int]?
 }
 
 /// Per output of a node, whether the interpreter returns it as a view of the node's first
-/// input (for `plannedMemory`): Reshape, Squeeze, Unsqueeze, Identity, and the contiguous parts
-/// of Slice and Split.
+/// input (for `plannedMemory`): Reshape, Squeeze, Unsqueeze, Identity, the contiguous parts
+/// of Slice and Split, and a Transpose that moves no element (`transposeIsView`).
 func viewOutputs(_ node: Node, _ graph: Graph) -> [Bool] {
     guard let input = node.inputs.first, let inShape = graph.type(of: input).shape.ints else {
         return node.outputs.map { _ in false }
@@ -49,6 +49,8 @@ func viewOutputs(_ node: Node, _ graph: Graph) -> [Bool] {
     case .movement(.slice(let s)):
         guard let start = sliceStart(inShape: inShape, s, outShape: outShapes[0]) else { return [false] }
         return [contiguousPartOffset(inShape: inShape, start: start, outShape: outShapes[0]) != nil]
+    case .movement(.transpose(let perm)):
+        return [transposeIsView(inShape, perm)]
     case .movement(.split(let axis, _)):
         guard let a = try? normalizeAxis(axis, rank: inShape.count) else { return outShapes.map { _ in false } }
         var column = 0

@@ -8,7 +8,7 @@ import VitIR
 // Applies when: the MatMul's operands are float32 with a rank-2 B (an initializer), its output
 // has exactly one use, that use is an Add whose other operand is a float32 initializer holding
 // n values in its last axis (shape [n] or [1, …, 1, n]), the Add's output type is the MatMul's,
-// and neither value is hooked or a graph output (`Interpreter.Options.fuseLinearBias`, on by
+// and neither value is hooked or a graph output (`Interpreter.Options.fuse`, on by
 // default, turns it off).
 // Tolerance class vs MatMul then Add: rounding, not bit-exact. The fused GEMM adds the bias
 // into its accumulation (at the start or after a k block, the library's choice) instead of to

@@ -8,7 +8,7 @@ import VitIR
 //
 // Applies when: both Mul operands and the product are float32, the product has rank ≥ 1 and
 // exactly one use, that use is a ReduceSum whose only reduced axis is the last one (keepdims
-// either way), and neither value is hooked or a graph output (`Interpreter.Options.fuseLinearBias`,
+// either way), and neither value is hooked or a graph output (`Interpreter.Options.fuse`,
 // the interpreter's fusions switch, turns it off).
 // Tolerance class: bit-exact. Each product is rounded to Float as Mul rounds it and the row is
 // summed in Double in index order, then rounded once, as `reduce` sums a row.

@@ -5,9 +5,11 @@ import VitIR
 // Reshape, Squeeze, Unsqueeze and Identity return views sharing the input's storage.
 
 /// ONNX Transpose. Takes the fast path `transposeLastTwo` (FastPaths/, bit-exact) when the
-/// permutation swaps the last two axes, else `transposeReference`.
+/// permutation swaps the last two axes, else `transposeMergedAxes` (FastPaths/, bit-exact)
+/// when no extent is 0, else `transposeReference`.
 func transpose(_ x: Tensor, perm: [Int]) -> Tensor {
-    transposeLastTwoApplies(perm) ? transposeLastTwo(x) : transposeReference(x, perm: perm)
+    if transposeLastTwoApplies(perm) { return transposeLastTwo(x) }
+    return x.shape.contains(0) ? transposeReference(x, perm: perm) : transposeMergedAxes(x, perm: perm)
 }
 
 /// ONNX Transpose with a general permutation: out axis k is input axis perm[k].
