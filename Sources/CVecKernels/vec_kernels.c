@@ -130,6 +130,24 @@ AVX2 void vk_softmax_row_avx2(const float *src, float *dst, ptrdiff_t n) {
     for (j = full; j < n; j++) dst[j] *= s;
 }
 
+/* erfc8 of VectorMath.swift, operation for operation: erfc(u) of u[0…3] ≥ 0 into c[0…3]. */
+AVX2 static inline void erfc8x4(const __m256 u[4], __m256 c[4]) {
+    __m256 t[4], p[4];
+    EACH t[k] = _mm256_div_ps(splat(1.0f), add(splat(1.0f), mul(splat(0.5f), u[k])));
+    EACH p[k] = sub(mul(splat(0.17087277f), t[k]), splat(0.82215223f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(1.48851587f));
+    EACH p[k] = sub(mul(p[k], t[k]), splat(1.13520398f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(0.27886807f));
+    EACH p[k] = sub(mul(p[k], t[k]), splat(0.18628806f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(0.09678418f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(0.37409196f));
+    EACH p[k] = add(mul(p[k], t[k]), splat(1.00002368f));
+    EACH p[k] = sub(mul(p[k], t[k]), splat(1.26551223f));
+    EACH c[k] = sub(p[k], mul(u[k], u[k]));
+    exp8x4(c);
+    EACH c[k] = mul(t[k], c[k]);
+}
+
 /* gelu8 of GeluVectorExp.swift, operation for operation, on x[0…3] in place. */
 AVX2 static inline void gelu8x4(__m256 x[4], int approximate) {
     const __m256 zero = _mm256_setzero_ps();
@@ -141,23 +159,12 @@ AVX2 static inline void gelu8x4(__m256 x[4], int approximate) {
         EACH x[k] = _mm256_div_ps(x[k], add(splat(1.0f), a[k]));
         return;
     }
-    __m256 z[4], t[4], p[4];
+    __m256 z[4];
     EACH z[k] = pick(zero, x[k], _mm256_cmp_ps(x[k], zero, _CMP_GT_OQ));
     EACH z[k] = mul(pick(z[k], sub(zero, x[k]), _mm256_cmp_ps(x[k], zero, _CMP_LT_OQ)), splat(0.707106781186547524f));
-    EACH t[k] = _mm256_div_ps(splat(1.0f), add(splat(1.0f), mul(splat(0.5f), z[k])));
-    EACH p[k] = sub(mul(splat(0.17087277f), t[k]), splat(0.82215223f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(1.48851587f));
-    EACH p[k] = sub(mul(p[k], t[k]), splat(1.13520398f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(0.27886807f));
-    EACH p[k] = sub(mul(p[k], t[k]), splat(0.18628806f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(0.09678418f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(0.37409196f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(1.00002368f));
-    EACH p[k] = sub(mul(p[k], t[k]), splat(1.26551223f));
-    EACH a[k] = sub(p[k], mul(z[k], z[k]));
-    exp8x4(a);
+    erfc8x4(z, a);
     EACH {
-        __m256 e = mul(t[k], a[k]);
+        __m256 e = a[k];
         __m256 c = pick(e, sub(splat(2.0f), e), _mm256_cmp_ps(x[k], zero, _CMP_GE_OQ));
         x[k] = mul(mul(splat(0.5f), x[k]), c);
     }
@@ -183,7 +190,7 @@ AVX2 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximat
 /* erf8 of ErfVectorExp.swift, operation for operation, on x[0…3] in place. */
 AVX2 static inline void erf8x4(__m256 x[4]) {
     const __m256 zero = _mm256_setzero_ps(), sign = splat(-0.0f);
-    __m256 ax[4], z[4], s[4], t[4], p[4], e[4];
+    __m256 ax[4], z[4], s[4], e[4];
     EACH ax[k] = pick(x[k], _mm256_xor_ps(x[k], sign), _mm256_cmp_ps(x[k], zero, _CMP_LT_OQ));
     EACH z[k] = mul(ax[k], ax[k]);
     EACH s[k] = add(mul(splat(-1.0f / 75600.0f), z[k]), splat(1.0f / 9360.0f));
@@ -194,20 +201,9 @@ AVX2 static inline void erf8x4(__m256 x[4]) {
     EACH s[k] = sub(mul(s[k], z[k]), splat(1.0f / 3.0f));
     EACH s[k] = add(mul(s[k], z[k]), splat(1.0f));
     EACH s[k] = mul(x[k], mul(splat(1.12837916709551257f), s[k]));
-    EACH t[k] = _mm256_div_ps(splat(1.0f), add(splat(1.0f), mul(splat(0.5f), ax[k])));
-    EACH p[k] = sub(mul(splat(0.17087277f), t[k]), splat(0.82215223f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(1.48851587f));
-    EACH p[k] = sub(mul(p[k], t[k]), splat(1.13520398f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(0.27886807f));
-    EACH p[k] = sub(mul(p[k], t[k]), splat(0.18628806f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(0.09678418f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(0.37409196f));
-    EACH p[k] = add(mul(p[k], t[k]), splat(1.00002368f));
-    EACH p[k] = sub(mul(p[k], t[k]), splat(1.26551223f));
-    EACH e[k] = sub(p[k], z[k]);
-    exp8x4(e);
+    erfc8x4(ax, e);
     EACH {
-        __m256 c = mul(t[k], e[k]);
+        __m256 c = e[k];
         __m256 large = pick(sub(splat(1.0f), c), sub(c, splat(1.0f)), _mm256_cmp_ps(x[k], zero, _CMP_LT_OQ));
         x[k] = pick(large, s[k], _mm256_cmp_ps(ax[k], splat(0.5f), _CMP_LT_OQ));
     }

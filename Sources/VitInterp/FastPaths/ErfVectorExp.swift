@@ -17,22 +17,7 @@ import VitIR
 /// Erf evaluated in Float, eight lanes at a time (see the header for the two forms). `isa` picks
 /// the implementation (CVecKernels' AVX2 twin gives the same bits).
 func erfVectorExp(_ x: Tensor, isa: VectorISA = .best) -> Tensor {
-    withFloats(x) { src in
-        makeFloats(x.dtype, x.shape) { dst in
-            let s = src.baseAddress!, d = dst.baseAddress!
-            let count = src.count
-            parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
-                let lower = blocks.lowerBound * 8, upper = Swift.min(blocks.upperBound * 8, count)
-                if isa == .avx2 { return vk_erf_avx2(s + lower, d + lower, upper - lower) }
-                var j = lower
-                while j + 8 <= upper {
-                    store8(erf8(load8(s + j)), d + j)
-                    j += 8
-                }
-                if j < upper { storePartial8(erf8(loadPartial8(s + j, upper - j, fill: 0)), d + j, upper - j) }
-            }
-        }
-    }
+    mapLanes(x, wide: isa == .avx2 ? { vk_erf_avx2($0, $1, $2) } : nil) { erf8($0) }
 }
 
 @inline(__always)
@@ -49,18 +34,8 @@ private func erf8(_ x: Float8) -> Float8 {
     s = s * z - 1.0 / 3
     s = s * z + 1
     let small = x * (1.12837916709551257 * s)
-    // |x| ≥ 0.5: erfc(|x|) = t·exp(−x² + P(t)), t = 1/(1 + |x|/2); erf = ±(1 − erfc).
-    let t = 1 / (1 + 0.5 * ax)
-    var p = 0.17087277 * t - 0.82215223
-    p = p * t + 1.48851587
-    p = p * t - 1.13520398
-    p = p * t + 0.27886807
-    p = p * t - 0.18628806
-    p = p * t + 0.09678418
-    p = p * t + 0.37409196
-    p = p * t + 1.00002368
-    p = p * t - 1.26551223
-    let e = t * exp8(p - z)
+    // |x| ≥ 0.5: erf = ±(1 − erfc(|x|)).
+    let e = erfc8(ax)
     let large = (1 - e).replacing(with: e - 1, where: x .< 0)
     return large.replacing(with: small, where: ax .< 0.5)
 }

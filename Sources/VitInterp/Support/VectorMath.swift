@@ -4,6 +4,7 @@
 // built on them with AVX2, operation for operation; `VectorISA` picks one.
 
 import CVecKernels
+import VitIR
 
 /// Which implementation of the eight-lane kernels runs: the portable Swift one (SSE2 halves on
 /// x86-64) or the AVX2 one in C (whole 8-lane registers). Both give the same bits.
@@ -81,4 +82,45 @@ func exp8(_ x: Float8) -> Float8 {
     y.replace(with: 0, where: x .< lo)
     y.replace(with: .infinity, where: x .> hi)
     return y
+}
+
+/// erfc(u) per lane for u ≥ 0 (NaN stays NaN), Numerical Recipes' erfcc: t·exp(−u² + P(t)),
+/// t = 1/(1 + u/2), fractional error < 1.2e-7 with an exact exp; `exp8` adds its 2 ulp.
+@inline(__always)
+func erfc8(_ u: Float8) -> Float8 {
+    let t = 1 / (1 + 0.5 * u)
+    var p = 0.17087277 * t - 0.82215223
+    p = p * t + 1.48851587
+    p = p * t - 1.13520398
+    p = p * t + 0.27886807
+    p = p * t - 0.18628806
+    p = p * t + 0.09678418
+    p = p * t + 0.37409196
+    p = p * t + 1.00002368
+    p = p * t - 1.26551223
+    return t * exp8(p - u * u)
+}
+
+/// `x` (any float dtype, computed in Float) mapped eight lanes at a time by `lanes`, a partial
+/// last block padded with zeros, over parallel chunks; when `wide` is given it maps each
+/// chunk's contiguous range instead (an AVX2 twin of `lanes`).
+@inline(__always)
+func mapLanes(_ x: Tensor, wide: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?,
+              _ lanes: (Float8) -> Float8) -> Tensor {
+    withFloats(x) { src in
+        makeFloats(x.dtype, x.shape) { dst in
+            let s = src.baseAddress!, d = dst.baseAddress!
+            let count = src.count
+            parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
+                let lower = blocks.lowerBound * 8, upper = Swift.min(blocks.upperBound * 8, count)
+                if let wide { return wide(s + lower, d + lower, upper - lower) }
+                var j = lower
+                while j + 8 <= upper {
+                    store8(lanes(load8(s + j)), d + j)
+                    j += 8
+                }
+                if j < upper { storePartial8(lanes(loadPartial8(s + j, upper - j, fill: 0)), d + j, upper - j) }
+            }
+        }
+    }
 }
