@@ -1,8 +1,8 @@
 #ifndef VITEXPORT_VEC_KERNELS_H
 #define VITEXPORT_VEC_KERNELS_H
 
-/* Eight-lane AVX2 versions of the interpreter's portable Softmax and Gelu row kernels
-   (VitInterp/FastPaths/SoftmaxVectorExp.swift, GeluVectorExp.swift) and of the bilinear,
+/* Eight-lane AVX2 versions of the interpreter's portable Softmax, Gelu and Erf kernels
+   (VitInterp/FastPaths/SoftmaxVectorExp.swift, GeluVectorExp.swift, ErfVectorExp.swift) and of the bilinear,
    zeros-padding GridSample fast path's steps (GridSampleBilinearZeros.swift). Each performs the same
    IEEE operations in the same order as the Swift code (no FMA, no reassociation), so its
    results equal the portable kernel's bit for bit; FastPathTests pins that. Call them only
