@@ -44,20 +44,9 @@ struct BroadcastWalk {
     func forEachRun(in range: Range<Int>, _ body: (Int, Int, Int, Int, Int) -> Void) {
         guard !range.isEmpty else { return }
         let rank = shape.count
-        let zeros = [Int](repeating: 0, count: rank)
-        let s0 = strides.count > 0 ? strides[0] : zeros, s1 = strides.count > 1 ? strides[1] : zeros
-        let s2 = strides.count > 2 ? strides[2] : zeros
+        let (s0, s1, s2) = paddedStrides
         var index = Array(repeating: 0, count: rank)
-        var rest = range.lowerBound
-        var o0 = 0, o1 = 0, o2 = 0
-        for axis in stride(from: rank - 1, through: 0, by: -1) {
-            let i = rest % shape[axis]
-            index[axis] = i
-            rest /= shape[axis]
-            o0 += i * s0[axis]
-            o1 += i * s1[axis]
-            o2 += i * s2[axis]
-        }
+        var (o0, o1, o2) = locate(range.lowerBound, axes: rank, (s0, s1, s2), index: &index)
         var position = range.lowerBound
         let last = rank - 1, inner = shape[last]
         while position < range.upperBound {
@@ -104,22 +93,37 @@ struct BroadcastWalk {
     /// many; offsets are the operands' element offsets at the block's start.
     func forEachBlockParallel(_ body: (Int, Int, Int, Int) -> Void) {
         let rank = shape.count, outer = shape[..<(rank - 2)].reduce(1, *), size = shape[rank - 2] * shape[rank - 1]
-        let zeros = [Int](repeating: 0, count: rank)
-        let s0 = strides.count > 0 ? strides[0] : zeros, s1 = strides.count > 1 ? strides[1] : zeros
-        let s2 = strides.count > 2 ? strides[2] : zeros
+        let strides3 = paddedStrides
         parallelChunks(outer, grain: Swift.max(1, (1 << 15) / Swift.max(size, 1))) { range in
+            var index = Array(repeating: 0, count: rank - 2)
             for position in range {
-                var rest = position, o0 = 0, o1 = 0, o2 = 0
-                for axis in stride(from: rank - 3, through: 0, by: -1) {
-                    let i = rest % shape[axis]
-                    rest /= shape[axis]
-                    o0 += i * s0[axis]
-                    o1 += i * s1[axis]
-                    o2 += i * s2[axis]
-                }
+                let (o0, o1, o2) = locate(position, axes: rank - 2, strides3, index: &index)
                 body(position * size, o0, o1, o2)
             }
         }
+    }
+
+    /// Each operand's strides over `shape`, zeros for operands the walk does not have.
+    private var paddedStrides: ([Int], [Int], [Int]) {
+        let zeros = [Int](repeating: 0, count: shape.count)
+        return (strides.count > 0 ? strides[0] : zeros, strides.count > 1 ? strides[1] : zeros,
+                strides.count > 2 ? strides[2] : zeros)
+    }
+
+    /// Position `position` over the first `axes` axes of `shape`: writes its index per axis into
+    /// `index` and returns each operand's element offset there.
+    @inline(__always)
+    private func locate(_ position: Int, axes: Int, _ s: ([Int], [Int], [Int]), index: inout [Int]) -> (Int, Int, Int) {
+        var rest = position, o0 = 0, o1 = 0, o2 = 0
+        for axis in stride(from: axes - 1, through: 0, by: -1) {
+            let i = rest % shape[axis]
+            index[axis] = i
+            rest /= shape[axis]
+            o0 += i * s.0[axis]
+            o1 += i * s.1[axis]
+            o2 += i * s.2[axis]
+        }
+        return (o0, o1, o2)
     }
 
     /// Walks the whole output, on all cores when it is large.
