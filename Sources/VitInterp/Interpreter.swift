@@ -97,6 +97,7 @@ public struct Interpreter: Sendable {
         try checkFeeds(feeds)
         let byName = try hookedValues(hooks)
         var state = RunState(graph: graph, hooks: hooks, hooked: byName)
+        if options.profile { state.profiler = ProfileRecorder(graph) }
         if options.fuse, !options.checkFinite {
             state.fusion = linearBiasPlan(graph, excluded: Set(byName.keys))
             state.mulReduce = mulReduceSumPlan(graph, excluded: Set(byName.keys))
@@ -152,9 +153,8 @@ private struct RunState {
     var env: [Tensor?]
     var remaining: [Int]
     var memory: LiveMemory
-    var profile: [String: Double] = [:]
-    var scopeProfile: [String: Double] = [:]
-    var scopeOpProfile: [Interpreter.ScopeOp: Double] = [:]
+    /// Per-node times (nil unless `Options.profile`).
+    var profiler: ProfileRecorder?
     var observed: [String: Tensor] = [:]
     /// Linear layers run as one GEMM (empty unless `Options.fuse`).
     var fusion = LinearBiasPlan()
@@ -229,13 +229,9 @@ private struct RunState {
         } catch {
             throw fail("\(error)")
         }
-        if options.profile {
+        if profiler != nil {
             let d = (clock.now - start).components
-            let seconds = Double(d.seconds) + Double(d.attoseconds) * 1e-18
-            profile[node.op.name, default: 0] += seconds
-            let scope = profileScope(node)
-            scopeProfile[scope, default: 0] += seconds
-            scopeOpProfile[Interpreter.ScopeOp(scope: scope, op: node.op.name), default: 0] += seconds
+            profiler?.record(node: index, seconds: Double(d.seconds) + Double(d.attoseconds) * 1e-18)
         }
 
         guard outputs.count == node.outputs.count || mulReduce[index] != nil else {
@@ -304,17 +300,10 @@ private struct RunState {
             outputs[name] = t
             names.append(name)
         }
-        return Interpreter.Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: profile,
-                                  scopeProfile: scopeProfile, scopeOpProfile: scopeOpProfile, observed: observed)
+        let times = profiler?.totals ?? (byOp: [:], byScope: [:], byScopeOp: [:])
+        return Interpreter.Result(outputs: outputs, outputNames: names, peakBytes: memory.peak, profile: times.byOp,
+                                  scopeProfile: times.byScope, scopeOpProfile: times.byScopeOp, observed: observed)
     }
-}
-
-/// The scope a node's time is profiled under: its scope, or its name up to the last '.' or
-/// '/' when it has none.
-private func profileScope(_ node: Node) -> String {
-    guard node.scope.isEmpty else { return node.scope }
-    guard let cut = node.name.lastIndex(where: { $0 == "." || $0 == "/" }) else { return "" }
-    return String(node.name[..<cut])
 }
 
 /// True when `t` has `declared`'s dtype and rank and every fixed dimension matches.

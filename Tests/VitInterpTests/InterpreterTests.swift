@@ -48,6 +48,30 @@ import VitInterp
         #expect(result.profile["Neg"] != nil)
     }
 
+    @Test func profileGroupsTimeByOpByScopeAndByPair() throws {
+        // Two Negs in scope "a.b", one Neg and one Abs named (no scope) "imported/blk.Neg" and
+        // "imported/blk.Abs" as an imported file's nodes are: each grouping's keys, and every
+        // node's time counted once in each grouping.
+        let t = Tracer(name: "profiled")
+        var v = t.input("x", TensorType(.float32, [64]))
+        try t.scope("a") { try t.scope("b") { for _ in 0..<2 { v = try t.apply(.neg, [v])[0] } } }
+        v = try t.apply(.neg, [v], name: "imported/blk.Neg")[0]
+        v = try t.apply(.abs, [v], name: "imported/blk.Abs")[0]
+        try t.output("y", v)
+        var g = try t.finish()
+        for i in g.nodes.indices where g.nodes[i].name.hasPrefix("imported") { g.nodes[i].scope = "" }
+        let r = try Interpreter(g).run(feeds: ["x": f32(ramp(64), [64])], options: .init(profile: true))
+        #expect(g.nodes.count == 4)
+        #expect(Set(r.profile.keys) == ["Neg", "Abs"])
+        #expect(Set(r.scopeProfile.keys) == ["a.b", "imported/blk"])
+        #expect(Set(r.scopeOpProfile.keys.map { "\($0.scope) \($0.op)" }) == ["a.b Neg", "imported/blk Neg", "imported/blk Abs"])
+        let byOp = r.profile.values.reduce(0, +), byScope = r.scopeProfile.values.reduce(0, +)
+        let byPair = r.scopeOpProfile.values.reduce(0, +)
+        #expect(byOp > 0 && abs(byOp - byScope) <= 1e-12 && abs(byOp - byPair) <= 1e-12)
+        let negs = r.scopeOpProfile.filter { $0.key.op == "Neg" }.values.reduce(0, +)
+        #expect(abs(negs - r.profile["Neg"]!) <= 1e-12)
+    }
+
     @Test func aSliceViewKeepsItsInputAliveInRunAndPlan() throws {
         // y = Neg(Slice(x)[rows 0..<3]) then Neg of a later value while the slice is still used:
         // the slice is a view, so x's 4×100 floats stay live until its last use, and the plan
