@@ -16,7 +16,10 @@ Models: the default detector (dino-dinov2-b, 512²) and the ViT-B/14→16 backbo
     seconds per scope from their profilers (a separate, untimed run);
   - backbone only, when --torch-python has torch and timm: torch eager, torch.onnx.export and
     onnxsim times and node counts, and both runtimes on that file (Tools/bench/torch_backbone.py);
-  - the sgemm throughput of OpenBLAS and oneDNN on a ViT-B block's shapes (Tools/bench/sgemm.c).
+  - the sgemm throughput of OpenBLAS and oneDNN on a ViT-B block's shapes (Tools/bench/sgemm.c),
+    measured first; per model, its GEMM floor: the FLOPs of its matrix products and
+    convolutions (`vitexport dump`'s estimate) at the best oneDNN rate of that measurement,
+    the time no side can beat on this machine with these libraries.
 Each figure is the median of --runs (≥ 5) after --warmup, with its spread (max − min) / median.
 The sides run one after the other in rounds: every round times each side once (the interpreter
 as one process per round), so load from other processes falls on all of them alike; on a
@@ -199,12 +202,26 @@ def bench_sgemm(threads, rounds, workdir):
     return sh([exe, threads, rounds]).strip().splitlines()
 
 
-def bench_model(exe, label, model, args, work, torch_python):
+GEMM_OPS = {"MatMul", "Gemm", "Conv", "ConvTranspose"}
+
+
+def gemm_floor_note(dump, rate):
+    """The note on a model's GEMM floor: its matrix-product FLOPs at `rate` GFLOP/s."""
+    flops = sum(n["flops"] for n in dump["nodes"] if n["op"] in GEMM_OPS)
+    if not rate:
+        return f"{flops / 1e9:.1f} GFLOP in matrix products and convolutions (no sgemm rate measured for a floor)"
+    return (f"GEMM floor {flops / 1e9 / rate:.3f} s: {flops / 1e9:.0f} GFLOP in matrix products and convolutions "
+            f"at oneDNN's {rate:.0f} GFLOP/s (below)")
+
+
+def bench_model(exe, label, model, args, work, torch_python, gemm_rate):
     """Every figure for one model: a dict of rows name -> summary (with per-scope medians)."""
     threads, runs, warmup = args.threads, args.runs, args.warmup
     onnx_path, io = work / f"{model}.onnx", work / f"{model}-io"
     rows, notes = {}, []
-    parameter_bytes = json.loads(sh([exe, "dump", "-m", model, "--stage", "folded", "--format", "json"]))["summary"]["parameter_bytes"]
+    dump = json.loads(sh([exe, "dump", "-m", model, "--stage", "folded", "--format", "json"]))
+    parameter_bytes = dump["summary"]["parameter_bytes"]
+    notes.append(gemm_floor_note(dump, gemm_rate))
     exports = [export(exe, model, onnx_path, threads) for _ in range(runs)]
     rows["export (wall s)"] = summary([e[0] for e in exports])
     rss = summary([float(e[1]) for e in exports])
@@ -328,13 +345,15 @@ def main():
                f"numpy {env['numpy']}; medians of {args.runs} after {args.warmup} warm-up, spread = (max − min) / median\n")
     parts = [heading]
     print(heading, flush=True)
+    sgemm = bench_sgemm(args.threads, args.runs, work)
+    rates = [float(m.group(1)) for l in sgemm if l.startswith("onednn") for m in [re.search(r"([\d.]+) GFLOP/s", l)] if m]
+    sgemm_part = "sgemm on a ViT-B/16-512 block's shapes (Tools/bench/sgemm.c):\n\n" + "\n".join(f"    {l}" for l in sgemm) + "\n"
+    print(sgemm_part, flush=True)
     for label, model in QUICK_MODELS if args.quick else MODELS:
-        rows, notes = bench_model(exe, label, model, args, work, args.torch_python)
+        rows, notes = bench_model(exe, label, model, args, work, args.torch_python, max(rates, default=None))
         parts.append(table(label, model, rows, notes))
         print(parts[-1], flush=True)
-    sgemm = bench_sgemm(args.threads, args.runs, work)
-    parts.append("sgemm on a ViT-B/16-512 block's shapes (Tools/bench/sgemm.c):\n\n" + "\n".join(f"    {l}" for l in sgemm) + "\n")
-    print(parts[-1])
+    parts.append(sgemm_part)
     if not args.no_write:
         out = pathlib.Path(args.output)
         text = out.read_text() if out.exists() else BENCHMARKS_HEADER

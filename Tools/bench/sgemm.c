@@ -5,6 +5,10 @@
        cc -O2 Tools/bench/sgemm.c -o sgemm -lopenblas -ldnnl -lgomp
        ./sgemm THREADS ROUNDS
 
+   A third side is oneDNN's matmul primitive as a runtime would use it: the weight matrices
+   reordered once into the layout the primitive asks for (not timed), the attention products
+   as one batched primitive each; it bounds what packed-weight reuse could gain.
+
    Per library: the median over ROUNDS of one block's GEMMs (after one warm-up round), as wall
    time and as process CPU time, and GFLOP/s from the wall time. Libraries alternate per
    round, so load from other processes falls on both alike. */
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 void omp_set_num_threads(int);
 
@@ -26,7 +31,50 @@ static const Shape block[] = {
     {1, 1024, 3072, 768, 0},  /* MLP fc1 */
     {1, 1024, 768, 3072, 0},  /* MLP fc2 */
 };
-enum { shapeCount = sizeof block / sizeof block[0] };
+enum { shapeCount = sizeof block / sizeof block[0], sides = 3 };
+
+/* The matmul primitive of each shape, with its operands' memory objects (weights packed). */
+typedef struct { dnnl_primitive_t prim; dnnl_memory_t src, weights, dst; } Prepared;
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+static Prepared prepared[shapeCount];
+
+#define CHECK(call) do { if ((call) != dnnl_success) { fprintf(stderr, "oneDNN: %s failed\n", #call); exit(1); } } while (0)
+
+/* A primitive for shape g on a, b, c: a batch of row-major m×k times k×n (n×k when transB)
+   products; a weight matrix (batch 1) is reordered once into the primitive's chosen layout. */
+static Prepared prepare(Shape g, float *a, float *b, float *c) {
+    Prepared p;
+    dnnl_memory_desc_t amd, bmd, bplain, cmd;
+    dnnl_dims_t ad = {g.batch, g.m, g.k}, bd = {g.batch, g.k, g.n}, cd = {g.batch, g.m, g.n};
+    CHECK(dnnl_memory_desc_init_by_tag(&amd, 3, ad, dnnl_f32, dnnl_abc));
+    CHECK(dnnl_memory_desc_init_by_tag(&bplain, 3, bd, dnnl_f32, g.transB ? dnnl_acb : dnnl_abc));
+    CHECK(dnnl_memory_desc_init_by_tag(&bmd, 3, bd, dnnl_f32, g.batch == 1 ? dnnl_format_tag_any : (g.transB ? dnnl_acb : dnnl_abc)));
+    CHECK(dnnl_memory_desc_init_by_tag(&cmd, 3, cd, dnnl_f32, dnnl_abc));
+    dnnl_matmul_desc_t desc;
+    CHECK(dnnl_matmul_desc_init(&desc, &amd, &bmd, NULL, &cmd));
+    dnnl_primitive_desc_t pd;
+    CHECK(dnnl_primitive_desc_create(&pd, &desc, NULL, engine, NULL));
+    const dnnl_memory_desc_t *wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+    CHECK(dnnl_primitive_create(&p.prim, pd));
+    CHECK(dnnl_memory_create(&p.src, &amd, engine, a));
+    CHECK(dnnl_memory_create(&p.dst, &cmd, engine, c));
+    dnnl_memory_t plain;
+    CHECK(dnnl_memory_create(&plain, &bplain, engine, b));
+    if (g.batch == 1) {
+        CHECK(dnnl_memory_create(&p.weights, wmd, engine, DNNL_MEMORY_ALLOCATE));
+        dnnl_primitive_desc_t rpd;
+        dnnl_primitive_t reorder;
+        CHECK(dnnl_reorder_primitive_desc_create(&rpd, &bplain, engine, wmd, engine, NULL));
+        CHECK(dnnl_primitive_create(&reorder, rpd));
+        dnnl_exec_arg_t args[] = {{DNNL_ARG_FROM, plain}, {DNNL_ARG_TO, p.weights}};
+        CHECK(dnnl_primitive_execute(reorder, stream, 2, args));
+        CHECK(dnnl_stream_wait(stream));
+    } else {
+        p.weights = plain;
+    }
+    return p;
+}
 
 static double now(clockid_t clock) {
     struct timespec t;
@@ -39,9 +87,16 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* One block's GEMMs through library `lib` (0 OpenBLAS, 1 oneDNN). */
+/* One block's GEMMs through side `lib` (0 OpenBLAS, 1 oneDNN sgemm, 2 oneDNN matmul). */
 static void run(int lib, float *a, float *b, float *c) {
     for (int s = 0; s < shapeCount; s++) {
+        if (lib == 2) {
+            dnnl_exec_arg_t args[] = {{DNNL_ARG_SRC, prepared[s].src}, {DNNL_ARG_WEIGHTS, prepared[s].weights},
+                                      {DNNL_ARG_DST, prepared[s].dst}};
+            CHECK(dnnl_primitive_execute(prepared[s].prim, stream, 3, args));
+            CHECK(dnnl_stream_wait(stream));
+            continue;
+        }
         Shape g = block[s];
         for (int i = 0; i < g.batch; i++) {
             const float *A = a + (size_t)i * g.m * g.k, *B = b + (size_t)i * g.k * g.n;
@@ -78,22 +133,26 @@ int main(int argc, char **argv) {
         a[i] = (float)((i * 7919) % 2001) / 1000.0f - 1;
         b[i] = (float)((i * 104729) % 2001) / 1000.0f - 1;
     }
-    double *wall[2], *cpu[2];
-    for (int lib = 0; lib < 2; lib++) {
+    CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
+    CHECK(dnnl_stream_create(&stream, engine, dnnl_stream_default_flags));
+    for (int s = 0; s < shapeCount; s++) prepared[s] = prepare(block[s], a, b, c);
+    double *wall[sides], *cpu[sides];
+    for (int lib = 0; lib < sides; lib++) {
         wall[lib] = malloc(rounds * sizeof(double));
         cpu[lib] = malloc(rounds * sizeof(double));
         run(lib, a, b, c);
     }
     for (int r = 0; r < rounds; r++) {
-        for (int lib = 0; lib < 2; lib++) {
+        for (int lib = 0; lib < sides; lib++) {
+            usleep(200000);  /* lets the previous side's idle threads stop spinning (OpenBLAS: ~0.1 s) */
             double w = now(CLOCK_MONOTONIC), p = now(CLOCK_PROCESS_CPUTIME_ID);
             run(lib, a, b, c);
             wall[lib][r] = now(CLOCK_MONOTONIC) - w;
             cpu[lib][r] = now(CLOCK_PROCESS_CPUTIME_ID) - p;
         }
     }
-    const char *names[] = {"openblas", "onednn"};
-    for (int lib = 0; lib < 2; lib++) {
+    const char *names[] = {"openblas", "onednn", "onednn matmul, weights packed once"};
+    for (int lib = 0; lib < sides; lib++) {
         qsort(wall[lib], rounds, sizeof(double), compare);
         qsort(cpu[lib], rounds, sizeof(double), compare);
         double w = wall[lib][rounds / 2];
