@@ -210,7 +210,7 @@ def gemm_floor_note(dump, rate):
     flops = sum(n["flops"] for n in dump["nodes"] if n["op"] in GEMM_OPS)
     if not rate:
         return f"{flops / 1e9:.1f} GFLOP in matrix products and convolutions (no sgemm rate measured for a floor)"
-    return (f"GEMM floor {flops / 1e9 / rate:.3f} s: {flops / 1e9:.0f} GFLOP in matrix products and convolutions "
+    return (f"GEMM floor {flops / 1e9 / rate:.3f} s: {flops / 1e9:.1f} GFLOP in matrix products and convolutions "
             f"at oneDNN's {rate:.0f} GFLOP/s (below)")
 
 
