@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # libFuzzer runs of the readers of untrusted files (issue 10): safetensors, ONNX import (then
-# verify, memory planning and, for small graphs, the interpreter), model-config JSON, .npy,
-# JPEG/PNG photos.
+# verify, memory planning and, for small graphs, the interpreter), PyTorch checkpoints (the
+# whole .pth, and the unpickler alone), model-config JSON, .npy, JPEG/PNG photos.
 #
 #   Tools/fuzz.sh [TARGET] [--seconds N] [-- libFuzzer flags…]   one target (default: all), N s each (default 600)
 #   Tools/fuzz.sh --smoke                                         every target for 20 s (CI)
@@ -12,7 +12,7 @@
 # non-zero on the first crash, leak or allocation over the limits below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-targets=(onnx safetensors config npy image)
+targets=(onnx safetensors pth pickle config npy image)
 selected=() seconds=600 extra=()
 while (($#)); do
   case "$1" in

@@ -22,14 +22,35 @@ let interpretBudget = MemoryBudget(bytes: 64 << 20)
 let interpretMaxNodes = 200
 /// Largest decoded photo the image target accepts (about 1.6 megapixels).
 let imageBudget = MemoryBudget(bytes: 16 << 20)
+/// Largest copy the checkpoint target may make of one tensor (byte swaps, strided layouts).
+let checkpointBudget = MemoryBudget(bytes: 64 << 20)
+
+/// `data` as tensor storage, as a mapped file would be.
+func storage(_ data: Data) -> TensorStorage {
+    let copy = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
+    data.copyBytes(to: copy.assumingMemoryBound(to: UInt8.self), count: data.count)
+    return TensorStorage(adopting: copy, byteCount: data.count)
+}
 
 let targets: [String: (Data) -> Void] = [
     "safetensors": { data in
-        let copy = UnsafeMutableRawPointer.allocate(byteCount: max(data.count, 1), alignment: 64)
-        data.copyBytes(to: copy.assumingMemoryBound(to: UInt8.self), count: data.count)
-        let storage = TensorStorage(adopting: copy, byteCount: data.count)
-        guard let file = try? SafetensorsFile(storage: storage, path: "fuzz.safetensors") else { return }
+        guard let file = try? SafetensorsFile(storage: storage(data), path: "fuzz.safetensors") else { return }
         for name in file.names { _ = try? file.float32Tensor(named: name) }
+    },
+    // PyTorch checkpoints: the zip reader, the restricted unpickler, state-dict detection and
+    // every tensor's storage, offset, strides and byte order.
+    "pth": { data in
+        guard let file = try? TorchCheckpoint(storage: storage(data), path: "fuzz.pth", weightsKey: nil,
+                                              budget: checkpointBudget) else { return }
+        for name in file.names { _ = try? file.tensor(named: name) }
+    },
+    // The unpickler alone on raw bytes (mutations of a zip rarely reach its opcodes intact).
+    "pickle": { data in
+        data.withUnsafeBytes { bytes in
+            var unpickler = Unpickler(bytes: bytes, persistentLoad: TorchCheckpoint.storageReference)
+            defer { unpickler.releaseContainers() }
+            _ = try? unpickler.run()
+        }
     },
     "onnx": { data in
         guard let model = try? Onnx_ModelProto(serializedBytes: data),
