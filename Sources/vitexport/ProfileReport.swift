@@ -33,10 +33,10 @@ func moduleName(_ scope: String) -> String {
 }
 
 /// Prints seconds per op, the `ranked` largest per op within a module (top-level scope, module
-/// name, op: where the time goes), and per top-level scope (`topLevelScope`), averaged over
-/// `repeats` timed runs whose wall times sum to `total`, largest first.
-func printProfile(ops: [String: Double], scopes: [String: Double], scopeOps: [Interpreter.ScopeOp: Double],
-                  repeats: Int, total: Double, ranked: Int = 15) {
+/// name, op: where the time goes), and per top-level scope (`topLevelScope`), from the seconds
+/// per (scope, op) pair summed over `repeats` timed runs whose wall times sum to `total`,
+/// averaged per run, largest first.
+func printProfile(_ scopeOps: [Interpreter.ScopeOp: Double], repeats: Int, total: Double, ranked: Int = 15) {
     func rows(_ seconds: [String: Double], width: Int = 22, limit: Int = .max) {
         let sorted = seconds.sorted(by: { $0.value > $1.value || ($0.value == $1.value && $0.key < $1.key) })
         for (name, s) in sorted.prefix(limit) {
@@ -45,10 +45,10 @@ func printProfile(ops: [String: Double], scopes: [String: Double], scopeOps: [In
         }
     }
     var byTop: [String: Double] = [:], byModule: [String: Double] = [:]
-    for (scope, s) in scopes { byTop[topLevelScope(scope), default: 0] += s }
+    for (scope, s) in scopeOps.sums(by: \.scope) { byTop[topLevelScope(scope), default: 0] += s }
     for (key, s) in scopeOps { byModule["\(topLevelScope(key.scope)) \(moduleName(key.scope)) \(key.op)", default: 0] += s }
     print("per op:")
-    rows(ops)
+    rows(scopeOps.sums(by: \.op))
     print("per op within a module (the \(ranked) largest):")
     rows(byModule, width: 38, limit: ranked)
     print("per top-level scope:")

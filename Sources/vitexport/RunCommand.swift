@@ -102,15 +102,12 @@ struct RunCommand: ParsableCommand {
         let clock = ContinuousClock()
         var times: [Double] = [], cpuTimes: [Double] = []
         var result: Interpreter.Result!
-        var opSeconds: [String: Double] = [:], scopeSeconds: [String: Double] = [:]
         var scopeOpSeconds: [Interpreter.ScopeOp: Double] = [:]
         for _ in 0..<repeats {
             let start = clock.now, cpuStart = processCPUSeconds()
             result = try interpreter.run(feeds: feeds, options: options)
             times.append((clock.now - start) / .seconds(1))
             cpuTimes.append(processCPUSeconds() - cpuStart)
-            for (op, s) in result.profile { opSeconds[op, default: 0] += s }
-            for (scope, s) in result.scopeProfile { scopeSeconds[scope, default: 0] += s }
             for (key, s) in result.scopeOpProfile { scopeOpSeconds[key, default: 0] += s }
         }
         progress.end()
@@ -132,7 +129,7 @@ struct RunCommand: ParsableCommand {
         let cpu = cpuTimes.sorted()[cpuTimes.count / 2]
         print("cpu time \(String(format: "%.3f", cpu)) s per run (median of \(repeats); all threads, time spent waiting for a core excluded)")
         if profile {
-            printProfile(ops: opSeconds, scopes: scopeSeconds, scopeOps: scopeOpSeconds, repeats: repeats, total: times.reduce(0, +))
+            printProfile(scopeOpSeconds, repeats: repeats, total: times.reduce(0, +))
         }
         if let save {
             guard mkdir(save, 0o755) == 0 || errno == EEXIST else {
