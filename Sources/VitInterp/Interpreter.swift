@@ -103,6 +103,8 @@ public struct Interpreter: Sendable {
             state.mulReduce = mulReduceSumPlan(graph, excluded: Set(byName.keys))
             state.transposed = transposedOperandPlan(graph, excluded: Set(byName.keys),
                                                      planned: Set(state.fusion.biasOfMatMul.keys))
+            state.attention = attentionPlan(graph, excluded: Set(byName.keys), transposed: state.transposed,
+                                            planned: Set(state.fusion.biasOfMatMul.keys))
         }
         for id in graph.inputs { try state.define(id, feeds[graph.name(of: id)]!) }
         state.releaseUnused(graph.inputs)
@@ -159,11 +161,16 @@ private struct RunState {
     /// Linear layers run as one GEMM (empty unless `Options.fuse`).
     var fusion = LinearBiasPlan()
     /// Mul nodes whose ReduceSum they compute (FastPaths/MulReduceSum.swift; empty unless
-    /// `Options.fuse`), and the sums computed, by ReduceSum node index, until bound.
+    /// `Options.fuse`).
     var mulReduce: MulReduceSumPlan = [:]
-    var fusedSums: [Int: Tensor] = [:]
     /// MatMuls reading a Transpose's input (empty unless `Options.fuse`).
     var transposed = TransposedOperandPlan()
+    /// MatMul → Softmax → MatMul chains computed one head at a time by their first MatMul
+    /// (FastPaths/AttentionPerHead.swift; empty unless `Options.fuse`).
+    var attention = AttentionPlan()
+    /// Outputs a fused node computed for a later node of its chain (a ReduceSum, an attention's
+    /// second MatMul), by that node's index, until it binds them.
+    var fusedOutputs: [Int: Tensor] = [:]
     let clock = ContinuousClock()
 
     init(graph: Graph, hooks: Interpreter.Hooks, hooked: [ValueID: String]) {
@@ -213,7 +220,9 @@ private struct RunState {
                              message: message, underlying: underlying)
         }
         var inputs: [Tensor] = []
-        for v in node.inputs where fusedSums[index] == nil {
+        // A node of a fused chain after its first reads nothing: its inputs were never stored.
+        let chained = fusedOutputs[index] != nil || attention.softmaxes.contains(index)
+        for v in node.inputs where !chained {
             guard v.index >= 0, v.index < env.count, let t = env[v.index] else {
                 throw fail("input \(v.index < env.count && v.index >= 0 ? "'\(graph.name(of: v))'" : v.description) is not defined (or already freed) when the node runs")
             }
@@ -234,7 +243,8 @@ private struct RunState {
             profiler?.record(node: index, seconds: Double(d.seconds) + Double(d.attoseconds) * 1e-18)
         }
 
-        guard outputs.count == node.outputs.count || mulReduce[index] != nil else {
+        guard outputs.count == node.outputs.count || mulReduce[index] != nil || attention.byScores[index] != nil
+                || attention.softmaxes.contains(index) else {
             throw fail("op produced \(outputs.count) outputs, node declares \(node.outputs.count)")
         }
         for (k, (v, t)) in zip(node.outputs, outputs).enumerated() {
@@ -263,14 +273,28 @@ private struct RunState {
     mutating func compute(_ node: Node, index: Int, _ inputs: [Tensor]) throws -> [Tensor] {
         if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
             return [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
-        } else if let sum = fusedSums.removeValue(forKey: index) {
-            memory.release(sum)  // retained when the Mul computed it; bound again by the caller
-            return [sum]
+        } else if let fused = fusedOutputs.removeValue(forKey: index) {
+            memory.release(fused)  // retained when the chain's first node computed it; bound again by the caller
+            return [fused]
         } else if let reduceNode = mulReduce[index] {
             let sum = mulReduceLastAxis(inputs[0], inputs[1], productShape: graph.type(of: node.outputs[0]).shape.ints ?? [],
                                         graph.type(of: graph.nodes[reduceNode].outputs[0]))
-            fusedSums[reduceNode] = sum
+            fusedOutputs[reduceNode] = sum
             memory.retain(sum)
+            return []
+        } else if let chain = attention.byScores[index] {
+            guard let v = env[chain.values.index] else {
+                throw KernelError(.invalidInput, "attention's v ('\(graph.name(of: chain.values))') is not defined when its scores are computed")
+            }
+            // k may be a transposed view (below): its true shape has the last two axes swapped back.
+            let transK = transposed.operandsOfMatMul[index]?.transB == true
+            let k = transK ? try reshaped(inputs[1], swappingLastTwo(inputs[1].shape)) : inputs[1]
+            let (output, scratchBytes) = attentionPerHead(inputs[0], k, transK: transK, v)
+            fusedOutputs[chain.weighted] = output
+            memory.retain(output)
+            memory.notePeak(extra: scratchBytes)
+            return []
+        } else if attention.softmaxes.contains(index) {
             return []
         } else if fusion.passThroughAdds.contains(index) {
             // The MatMul operand already holds the sum; the bias is the other operand.
@@ -352,5 +376,7 @@ private struct LiveMemory {
         }
     }
 
-    mutating func notePeak() { peak = Swift.max(peak, live) }
+    /// Notes the live bytes, plus `extra` held only for the moment (a kernel's scratch), as a
+    /// candidate peak.
+    mutating func notePeak(extra: Int = 0) { peak = Swift.max(peak, live + extra) }
 }

@@ -26,3 +26,48 @@ import VitPasses
         #expect(relativeMaxError(f, p) < 1e-4)
     }
 }
+
+/// The interpreter's MatMul → Softmax → MatMul fusion (VitInterp/FastPaths/AttentionPerHead.swift)
+/// on traced models: it takes every self-attention (each backbone block's, each decoder
+/// layer's), and the fused run equals the run without it bit for bit.
+@Suite struct AttentionPerHeadModelTests {
+    /// The planned chains of `graph` and the names of their probabilities (observing them
+    /// leaves the chains out).
+    func chains(_ graph: Graph) -> (AttentionPlan, Set<String>) {
+        let plan = attentionPlan(graph, excluded: [], transposed: transposedOperandPlan(graph, excluded: []))
+        return (plan, Set(plan.byScores.values.map { graph.name(of: graph.nodes[$0.softmax].outputs[0]) }))
+    }
+
+    @Test func backboneBlocksRunAttentionPerHead() throws {
+        var graph = try traceModel(try tinyDINOv2(), parameters: nil)
+        _ = try optimize(&graph)
+        let (plan, probabilities) = chains(graph)
+        #expect(plan.byScores.count == 2)  // one per block
+        let image = Tensor(dinov2RandomValues(3 * 16 * 16, seed: 11), shape: [1, 3, 16, 16])
+        let fused = try Interpreter(graph).run(feeds: ["image": image])
+        let unfused = try Interpreter(graph).run(feeds: ["image": image], hooks: Interpreter.Hooks(observe: probabilities))
+        #expect(try #require(fused["features"]).bitwiseEqual(try #require(unfused["features"])))
+    }
+
+    @Test func detectorSelfAttentionsRunPerHead() throws {
+        var graph = try traceModel(ModelConfig.load("dino-tiny"))
+        _ = try optimize(&graph)
+        let (plan, probabilities) = chains(graph)
+        // dino-tiny: 2 backbone blocks and 2 decoder layers' self-attention; the deformable
+        // attentions have no MatMul → Softmax → MatMul chain.
+        let scopes = plan.byScores.keys.map { graph.nodes[$0].scope }
+        #expect(scopes.filter { $0.contains("backbone") }.count == 2)
+        #expect(scopes.filter { $0.contains("decoder") }.count == 2)
+        #expect(plan.byScores.count == 4)
+        let feeds = try Dictionary(uniqueKeysWithValues: graph.inputs.map { id in
+            let t = graph.type(of: id)
+            let dims = try #require(t.shape.ints)
+            return (graph.name(of: id), Tensor(dinov2RandomValues(dims.reduce(1, *), seed: 3), shape: dims))
+        })
+        let fused = try Interpreter(graph).run(feeds: feeds)
+        let unfused = try Interpreter(graph).run(feeds: feeds, hooks: Interpreter.Hooks(observe: probabilities))
+        for name in fused.outputNames {
+            #expect(try #require(fused[name]).bitwiseEqual(try #require(unfused[name])), "\(name)")
+        }
+    }
+}

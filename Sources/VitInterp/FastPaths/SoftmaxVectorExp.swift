@@ -22,13 +22,8 @@ func softmaxVectorExp(_ x: Tensor, axis a: Int, isa: VectorISA = .best) -> Tenso
         makeFloats(x.dtype, x.shape) { dst in
             guard n > 0 else { return }
             let s = src.baseAddress!, d = dst.baseAddress!
+            if inner == 1 { return softmaxRows(s, d, rows: outer, n: n, isa: isa) }
             let grain = Swift.max(1, (1 << 14) / n)
-            if inner == 1 {
-                parallelChunks(outer, grain: grain) { rows in
-                    for r in rows { softmaxRow(s + r * n, d + r * n, n, isa) }
-                }
-                return
-            }
             // Strided axis: gather each lane into a contiguous row, normalize it, scatter back.
             parallelChunks(outer * inner, grain: grain) { lanes in
                 let row = UnsafeMutablePointer<Float>.allocate(capacity: n)
@@ -41,6 +36,14 @@ func softmaxVectorExp(_ x: Tensor, axis a: Int, isa: VectorISA = .best) -> Tenso
                 }
             }
         }
+    }
+}
+
+/// Softmax of `rows` contiguous rows of `n` > 0 floats each, rows split over the workers
+/// (`dst` may equal `src`); each row's result does not depend on the split.
+func softmaxRows(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, rows: Int, n: Int, isa: VectorISA = .best) {
+    parallelChunks(rows, grain: Swift.max(1, (1 << 14) / n)) { range in
+        for r in range { softmaxRow(s + r * n, d + r * n, n, isa) }
     }
 }
 

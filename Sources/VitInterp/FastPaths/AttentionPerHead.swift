@@ -1,0 +1,106 @@
+import VitIR
+
+// Fast path of MatMul(q, k) → Softmax(last axis) → MatMul(·, v), attention's scores,
+// probabilities and weighted values (Kernels/MatMul.swift, Kernels/Normalization.swift): one
+// batch element (a head) at a time, its m×n scores written into one reused buffer, normalized
+// there in place and multiplied by v before the next head's. The two [batch…, m, n] tensors of
+// the plain path (a ViT-B/16-512 block's are 48 MB each, streamed to memory and back twice)
+// are never stored; one head's buffer (4 MB) stays in the last-level cache. The interpreter's
+// run plans it (`attentionPlan`): the first MatMul node computes the output, the Softmax node
+// does nothing and the second MatMul node binds it.
+//
+// Applies when: every value (q, k, v, scores, probabilities, output) is float32 with a static
+// shape of one rank ≥ 2 and equal batch axes (no broadcasting), every extent of m, n, k, d is
+// positive, the Softmax normalizes the last axis, the scores' only use is the Softmax and the
+// probabilities' only use is the second MatMul's left operand, neither is hooked or a graph
+// output, v is defined before the first MatMul runs, the first MatMul reads q untransposed
+// (k may be a planned transposed view, `transposedOperandPlan`) and the second reads v
+// as stored (`Interpreter.Options.fuse`, on by default, turns it off, as does `checkFinite`).
+// Tolerance class vs MatMul, Softmax, MatMul: bit-exact. Each head runs the same `sgemm` calls
+// (same m, n, k and operands) as the plain MatMuls' per-batch loops and the same row kernel
+// as `softmaxVectorExp`; only where the scores are stored differs.
+// Pinned by FastPathTests.attentionPerHead and AttentionPlanTests.
+
+/// One planned attention: its Softmax and second MatMul node indices and the v operand.
+struct PlannedAttention {
+    var softmax: Int, weighted: Int, values: ValueID
+}
+
+/// The planned attentions of a graph, by the index of their first MatMul node.
+struct AttentionPlan {
+    var byScores: [Int: PlannedAttention] = [:]
+    /// Softmax nodes that do nothing (their attention's first MatMul computed everything).
+    var softmaxes: Set<Int> = []
+}
+
+/// Finds every MatMul → Softmax → MatMul chain of `graph` that `attentionPerHead` computes,
+/// leaving out chains touching `excluded` values (hooked values), first MatMuls whose q is a
+/// transposed view (`transposed`) and second MatMuls `transposed` or `planned` take (fused
+/// otherwise, as by `linearBiasPlan`).
+func attentionPlan(_ graph: Graph, excluded: Set<ValueID>, transposed: TransposedOperandPlan,
+                   planned: Set<Int> = []) -> AttentionPlan {
+    let uses = graph.useCounts()  // graph outputs count as uses
+    var definedAt: [Int: Int] = [:]  // value index → producing node index
+    var scoresOf: [Int: Int] = [:]  // scores value index → first MatMul node index
+    var softmaxOf: [Int: (node: Int, scores: Int)] = [:]  // probabilities value index → Softmax
+    var plan = AttentionPlan()
+    func float32(_ v: ValueID) -> [Int]? {
+        let t = graph.type(of: v)
+        guard t.dtype == .float32, let dims = t.shape.ints, dims.count >= 2, dims.allSatisfy({ $0 > 0 }) else { return nil }
+        return dims
+    }
+    for (i, node) in graph.nodes.enumerated() {
+        defer { for v in node.outputs { definedAt[v.index] = i } }
+        guard node.outputs.count == 1 else { continue }
+        let out = node.outputs[0]
+        switch node.op {
+        case .linearAlgebra(.matMul) where node.inputs.count == 2 && !planned.contains(i):
+            if let (s, scores) = softmaxOf[node.inputs[0].index], let first = scoresOf[scores],
+               transposed.operandsOfMatMul[i] == nil, float32(out) != nil {
+                let q = graph.nodes[first].inputs[0], k = graph.nodes[first].inputs[1], v = node.inputs[1]
+                let batch = [q, k, v, out].map { float32($0).map { Array($0.dropLast(2)) } }
+                guard batch.allSatisfy({ $0 != nil && $0 == batch[0] }), (definedAt[v.index] ?? -1) < first else { continue }
+                plan.byScores[first] = PlannedAttention(softmax: s, weighted: i, values: v)
+                plan.softmaxes.insert(s)
+            } else if transposed.operandsOfMatMul[i]?.transA != true, uses[out.index] == 1, !excluded.contains(out),
+                      float32(out) != nil {
+                scoresOf[out.index] = i
+            }
+        case .normalization(.softmax(let axis)) where node.inputs.count == 1:
+            let rank = graph.type(of: out).rank
+            guard scoresOf[node.inputs[0].index] != nil, axis == -1 || axis == rank - 1, float32(out) != nil,
+                  uses[out.index] == 1, !excluded.contains(out) else { continue }
+            softmaxOf[out.index] = (i, node.inputs[0].index)
+        default:
+            continue
+        }
+    }
+    return plan
+}
+
+/// Softmax(q · op(k), last axis) · v: q [batch…, m, k], k [batch…, k, n] (stored [batch…, n, k]
+/// under `transK`), v [batch…, n, d], all float32 with equal batch axes and positive extents.
+/// Returns the [batch…, m, d] output and the bytes of the one head's scores buffer it used.
+func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (output: Tensor, scratchBytes: Int) {
+    let r = q.shape.count
+    let m = q.shape[r - 2], depth = q.shape[r - 1], n = v.shape[r - 2], d = v.shape[r - 1]
+    let heads = q.shape.dropLast(2).reduce(1, *)
+    let scratchBytes = m * n * MemoryLayout<Float>.stride
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64).bindMemory(to: Float.self, capacity: m * n)
+    defer { scratch.deallocate() }
+    let output = withFloats(q) { pq in
+        withFloats(k) { pk in
+            withFloats(v) { pv in
+                Tensor.float32(Array(q.shape.dropLast()) + [d]) { po in
+                    let Q = pq.baseAddress!, K = pk.baseAddress!, V = pv.baseAddress!, O = po.baseAddress!
+                    for h in 0..<heads {
+                        sgemm(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, K + h * depth * n, scratch)
+                        softmaxRows(scratch, scratch, rows: m, n: n)
+                        sgemm(m: m, n: d, k: n, scratch, V + h * n * d, O + h * m * d)
+                    }
+                }
+            }
+        }
+    }
+    return (output, scratchBytes)
+}
