@@ -90,9 +90,29 @@ public struct Tensor: Sendable, CustomStringConvertible {
 
     /// Allocates zeroed storage and lets `body` fill it.
     public init(dtype: DType, shape: [Int], initializingWith body: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
+        try self.init(dtype: dtype, shape: shape, zeroed: true, body)
+    }
+
+    /// Allocates storage that `body` must write in full, every byte: unlike
+    /// `init(dtype:shape:initializingWith:)` it is not zeroed first, which saves a pass over
+    /// memory as large as the tensor. Debug builds (the tests) fill it with 0xFF bytes first (a
+    /// NaN in every float lane, −1 in every integer), so a kernel that leaves an element
+    /// unwritten is caught by the tests comparing its results, not hidden by zeros.
+    public static func overwriting(_ dtype: DType, _ shape: [Int],
+                                   _ body: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows -> Tensor {
+        try Tensor(dtype: dtype, shape: shape, zeroed: false, body)
+    }
+
+    private init(dtype: DType, shape: [Int], zeroed: Bool, _ body: (UnsafeMutableRawBufferPointer) throws -> Void) rethrows {
         let n = shape.reduce(1, *) * dtype.byteSize
         let bytes = UnsafeMutableRawPointer.allocate(byteCount: max(n, 1), alignment: 64)
-        bytes.initializeMemory(as: UInt8.self, repeating: 0, count: max(n, 1))
+        if zeroed {
+            bytes.initializeMemory(as: UInt8.self, repeating: 0, count: max(n, 1))
+        } else {
+            #if DEBUG
+            bytes.initializeMemory(as: UInt8.self, repeating: 0xFF, count: max(n, 1))
+            #endif
+        }
         let storage = TensorStorage(adopting: bytes, byteCount: n)
         try body(UnsafeMutableRawBufferPointer(start: bytes, count: n))
         self.dtype = dtype

@@ -168,6 +168,21 @@ import Testing
         #expect(Tensor.zeros(.int64, [0]).bitwiseEqual(Tensor.zeros(.int64, [0])))
     }
 
+    @Test("overwriting storage: what the body writes; NaN bytes before it in test builds")
+    func overwriting() {
+        let t = Tensor.overwriting(.float32, [2]) { raw in
+            raw.storeBytes(of: 1.5, toByteOffset: 0, as: Float.self)
+            raw.storeBytes(of: -2, toByteOffset: 4, as: Float.self)
+        }
+        #expect(t.floats == [1.5, -2])
+        #if DEBUG
+        // A kernel that leaves an element unwritten shows NaN (or -1) in the tests, not 0.
+        let unwritten = Tensor.overwriting(.float32, [5]) { _ in }
+        #expect(unwritten.rawBytes.allSatisfy { $0 == 0xFF } && unwritten.floats.allSatisfy(\.isNaN))
+        #endif
+        #expect(Tensor.overwriting(.int64, [0]) { _ in }.byteCount == 0)
+    }
+
     @Test("typed constructors and element access")
     func constructors() {
         #expect(Tensor([Int64(3), -4], shape: [2]).int64s == [3, -4])

@@ -91,7 +91,7 @@ func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (o
     let output = withFloats(q) { pq in
         withFloats(k) { pk in
             withFloats(v) { pv in
-                Tensor.float32(Array(q.shape.dropLast()) + [d]) { po in
+                makeFloats(.float32, Array(q.shape.dropLast()) + [d], writesAll: true) { po in
                     let Q = pq.baseAddress!, K = pk.baseAddress!, V = pv.baseAddress!, O = po.baseAddress!
                     for h in 0..<heads {
                         sgemm(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, K + h * depth * n, scratch)

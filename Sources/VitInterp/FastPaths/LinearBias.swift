@@ -59,7 +59,7 @@ func linearWithBias(_ a: Tensor, _ b: Tensor, _ bias: Tensor, _ out: TensorType)
     return withFloats(a) { pa in
         withFloats(b) { pb in
             withFloats(bias) { pbias in
-                makeFloats(out.dtype, out.shape.ints ?? []) { pc in
+                makeFloats(out.dtype, out.shape.ints ?? [], writesAll: true) { pc in
                     for r in 0..<rows { (pc.baseAddress! + r * n).update(from: pbias.baseAddress!, count: n) }
                     sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, beta: 1, pc.baseAddress!)
                 }

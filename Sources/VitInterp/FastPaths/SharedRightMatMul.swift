@@ -25,7 +25,7 @@ func sharedRightMatMul(_ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
     let rows = a.shape.count == 1 ? 1 : a.shape.dropLast().reduce(1, *)
     return withFloats(a) { pa in
         withFloats(b) { pb in
-            makeFloats(out.dtype, out.shape.ints ?? []) { pc in
+            makeFloats(out.dtype, out.shape.ints ?? [], writesAll: true) { pc in
                 sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
             }
         }

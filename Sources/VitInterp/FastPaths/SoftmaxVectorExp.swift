@@ -19,7 +19,7 @@ import VitIR
 func softmaxVectorExp(_ x: Tensor, axis a: Int, isa: VectorISA = .best) -> Tensor {
     let n = x.shape[a], inner = x.shape[(a + 1)...].reduce(1, *), outer = x.shape[..<a].reduce(1, *)
     return withFloats(x) { src in
-        makeFloats(x.dtype, x.shape) { dst in
+        makeFloats(x.dtype, x.shape, writesAll: true) { dst in
             guard n > 0 else { return }
             let s = src.baseAddress!, d = dst.baseAddress!
             if inner == 1 { return softmaxRows(s, d, rows: outer, n: n, isa: isa) }

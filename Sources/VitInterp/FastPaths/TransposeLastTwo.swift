@@ -22,7 +22,7 @@ func transposeLastTwo(_ x: Tensor) -> Tensor {
     var outShape = x.shape
     outShape.swapAt(r - 2, r - 1)
     let matrices = x.shape.dropLast(2).reduce(1, *)
-    return Tensor(dtype: x.dtype, shape: outShape) { raw in
+    return Tensor.overwriting(x.dtype, outShape) { raw in
         guard let dst = raw.baseAddress, m > 0, n > 0 else { return }
         switch x.dtype.byteSize {
         case 1: transposeTiles(UInt8.self, x.rawPointer, dst, matrices, m, n)

@@ -97,7 +97,7 @@ func transposedOperandMatMul(_ a: Tensor, transA: Bool, _ b: Tensor, transB: Boo
         let rows = aShape.dropLast().reduce(1, *)
         return withFloats(a) { pa in
             withFloats(b) { pb in
-                makeFloats(out.dtype, outShape) { pc in
+                makeFloats(out.dtype, outShape, writesAll: true) { pc in
                     sgemm(transB: transB, m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
                 }
             }
@@ -108,7 +108,7 @@ func transposedOperandMatMul(_ a: Tensor, transA: Bool, _ b: Tensor, transB: Boo
     let bOffsets = batchOffsets(bBatch, batch).map { $0 * k * n }
     return withFloats(a) { pa in
         withFloats(b) { pb in
-            makeFloats(out.dtype, outShape) { pc in
+            makeFloats(out.dtype, outShape, writesAll: true) { pc in
                 let A = pa.baseAddress!, B = pb.baseAddress!, C = pc.baseAddress!
                 for i in aOffsets.indices {
                     sgemm(transA: transA, transB: transB, m: m, n: n, k: k, A + aOffsets[i], B + bOffsets[i], C + i * m * n)

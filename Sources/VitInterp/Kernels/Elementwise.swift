@@ -7,7 +7,7 @@ import VitIR
 /// Applies `f` to every element of a float tensor, keeping its dtype. Tolerance class: that of `f`.
 func mapFloats(_ x: Tensor, _ f: (Float) -> Float) -> Tensor {
     withFloats(x) { src in
-        makeFloats(x.dtype, x.shape) { dst in
+        makeFloats(x.dtype, x.shape, writesAll: true) { dst in
             parallelChunks(src.count) { r in for i in r { dst[i] = f(src[i]) } }
         }
     }
@@ -34,7 +34,7 @@ enum Comparison { case equal, less, lessOrEqual, greater, greaterOrEqual, and, o
 /// rounding (libm) for Exp/Log/Erf/Sin/Cos/Tanh/Sigmoid.
 func unaryFloat(_ op: UnaryFunction, _ x: Tensor) -> Tensor {
     withFloats(x) { src in
-        makeFloats(x.dtype, x.shape) { dst in
+        makeFloats(x.dtype, x.shape, writesAll: true) { dst in
             parallelChunks(src.count) { r in
                 let s = src.baseAddress! + r.lowerBound, d = dst.baseAddress! + r.lowerBound
                 // One literal loop per op so each body inlines.
@@ -129,7 +129,7 @@ func binaryArithmetic(_ op: Arithmetic, _ a: Tensor, _ b: Tensor, _ out: TensorT
     if a.dtype.isFloatingPoint, let block = walk.shortRunBlock {
         return withFloats(a) { pa in
             withFloats(b) { pb in
-                makeFloats(out.dtype, shape) { po in
+                makeFloats(out.dtype, shape, writesAll: true) { po in
                     walk.forEachBlockParallel { o, ia, ib, _ in
                         let x = pa.baseAddress! + ia, y = pb.baseAddress! + ib, z = po.baseAddress! + o
                         switch op {
@@ -149,7 +149,7 @@ func binaryArithmetic(_ op: Arithmetic, _ a: Tensor, _ b: Tensor, _ out: TensorT
     if a.dtype.isFloatingPoint {
         return withFloats(a) { pa in
             withFloats(b) { pb in
-                makeFloats(out.dtype, shape) { po in
+                makeFloats(out.dtype, shape, writesAll: true) { po in
                     forEachBinaryRun(walk, pa.baseAddress!, pb.baseAddress!, po.baseAddress!) { x, sx, y, sy, o, n in
                         switch op {
                         case .add: binaryRun(x, sx, y, sy, o, n) { $0 + $1 }

@@ -52,7 +52,7 @@ func matMulReference(_ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
     if a.dtype.isFloatingPoint {
         return withFloats(a) { pa in
             withFloats(b) { pb in
-                makeFloats(out.dtype, outShape) { po in
+                makeFloats(out.dtype, outShape, writesAll: true) { po in
                     let A = pa.baseAddress!, B = pb.baseAddress!, C = po.baseAddress!
                     for i in 0..<batchCount {
                         sgemm(m: m, n: n, k: k, A + aOffsets[i], B + bOffsets[i], C + i * m * n)

@@ -50,7 +50,7 @@ func layerNormalization(_ inputs: [Tensor], axis: Int, epsilon: Float) throws ->
     return withFloats(x) { src in
         withFloats(scale) { gamma in
             withFloats(bias) { beta in
-                makeFloats(x.dtype, x.shape) { dst in
+                makeFloats(x.dtype, x.shape, writesAll: true) { dst in
                     let s = src.baseAddress!, d = dst.baseAddress!, g = gamma.baseAddress!, b = beta.baseAddress!
                     parallelChunks(rows, grain: Swift.max(1, (1 << 14) / Swift.max(n, 1))) { range in
                         for r in range {

@@ -18,9 +18,15 @@ func withNonNilBase<T: Numeric, R>(_ values: [T], _ body: (UnsafeBufferPointer<T
     return try padded.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[0..<values.count])) }
 }
 
-/// A tensor of floating-point `dtype` whose elements `body` writes as Float32.
-func makeFloats(_ dtype: DType, _ shape: [Int],
+/// A tensor of floating-point `dtype` whose elements `body` writes as Float32. They start as
+/// zeros, unless `writesAll` (the kernel writes every element, whatever the shape and values):
+/// then a float32 tensor's storage is not zeroed first (`Tensor.overwriting`;
+/// debug builds fill it with NaNs instead, so the tests catch an element left unwritten).
+func makeFloats(_ dtype: DType, _ shape: [Int], writesAll: Bool = false,
                 _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Tensor {
+    if dtype == .float32, writesAll {
+        return try Tensor.overwriting(.float32, shape) { raw in try body(raw.bindMemory(to: Float.self)) }
+    }
     if dtype == .float32 { return try Tensor.float32(shape, body) }
     let n = shape.reduce(1, *)
     var values = [Float](repeating: 0, count: Swift.max(n, 1))

@@ -9,7 +9,7 @@ let outsideInput = Int.min
 /// (summed over axes), or the fill value when any axis's entry is `outsideInput`.
 /// Exact for every dtype (bytes are copied).
 func gatherAxes(_ src: Tensor, outShape: [Int], tables: [[Int]], fill: UInt64 = 0) -> Tensor {
-    Tensor(dtype: src.dtype, shape: outShape) { raw in
+    Tensor.overwriting(src.dtype, outShape) { raw in
         guard let dst = raw.baseAddress else { return }
         switch src.dtype.byteSize {
         case 1: gatherAxes(UInt8.self, src.rawPointer, dst, outShape, tables, UInt8(truncatingIfNeeded: fill))

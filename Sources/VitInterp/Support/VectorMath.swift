@@ -108,7 +108,7 @@ func erfc8(_ u: Float8) -> Float8 {
 func mapLanes(_ x: Tensor, wide: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?,
               _ lanes: (Float8) -> Float8) -> Tensor {
     withFloats(x) { src in
-        makeFloats(x.dtype, x.shape) { dst in
+        makeFloats(x.dtype, x.shape, writesAll: true) { dst in
             let s = src.baseAddress!, d = dst.baseAddress!
             let count = src.count
             parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
