@@ -96,7 +96,7 @@ def export(exe, model, path, threads):
 
 class Runtime:
     """A runtime session on one file with `threads` threads: `time()` is one timed inference,
-    `scopes()` one profiled inference's seconds per top-level scope."""
+    `scopes()` the profiler's seconds per top-level scope."""
 
     def __init__(self, kind, path, feeds, threads, workdir):
         self.kind, self.path, self.feeds, self.threads, self.workdir = kind, path, feeds, threads, workdir
@@ -129,24 +129,30 @@ class Runtime:
         self.infer()
         return time.perf_counter() - t
 
-    def scopes(self):
+    def scopes(self, runs=3):
+        """Seconds per top-level scope from the runtime's profiler: the mean over `runs`
+        profiled inferences after one that is not counted."""
         totals = {}
         if self.kind == "onnxruntime":
             import onnxruntime as ort
             s = ort.InferenceSession(str(self.path), sess_options=self._ort_options(True), providers=["CPUExecutionProvider"])
-            s.run(None, self.feeds)
+            for _ in range(1 + runs):
+                s.run(None, self.feeds)
             events = json.loads(pathlib.Path(s.end_profiling()).read_text())
+            starts = sorted(e["ts"] for e in events if e.get("name") == "model_run")
             for e in events:
-                if e.get("cat") == "Node" and e["name"].endswith("_kernel_time"):
+                if e.get("cat") == "Node" and e["name"].endswith("_kernel_time") and e["ts"] >= starts[1]:
                     key = top_level_scope(e["name"][:-len("_kernel_time")])
-                    totals[key] = totals.get(key, 0.0) + e["dur"] * 1e-6
+                    totals[key] = totals.get(key, 0.0) + e["dur"] * 1e-6 / runs
         else:
             import openvino as ov
             request = ov.Core().compile_model(str(self.path), "CPU", self._ov_config(True)).create_infer_request()
             request.infer(self.feeds)
-            for p in request.get_profiling_info():
-                key = top_level_scope(p.node_name)
-                totals[key] = totals.get(key, 0.0) + p.real_time.total_seconds()
+            for _ in range(runs):
+                request.infer(self.feeds)
+                for p in request.get_profiling_info():
+                    key = top_level_scope(p.node_name)
+                    totals[key] = totals.get(key, 0.0) + p.real_time.total_seconds() / runs
         return totals
 
 
@@ -263,6 +269,14 @@ def bench_model(exe, label, model, args, work, torch_python, gemm_rate):
             wall[name].append(r.time())
     for name, r in runtimes.items():
         scopes[name] = {k: [v] for k, v in r.scopes().items()}
+    for kind in ("onnxruntime", "openvino"):
+        # The runtime's own per-node times on both files: whether the kernels differ, apart
+        # from what end-to-end timing adds (input copies, scheduling, noise).
+        ours, theirs = (sum(v[0] for v in scopes.get(f"{kind} ({f} file)", {}).values())
+                        for f in ("our", "torch.onnx.export + onnxsim"))
+        if ours and theirs:
+            notes.append(f"{kind}, node times per profiled inference summed (mean of 3): our file {ours:.3f} s, "
+                         f"torch.onnx.export + onnxsim file {theirs:.3f} s ({ours / theirs:.2f}×)")
     for name in wall:
         rows[name] = summary(wall[name])
         rows[name]["scopes"] = {k: statistics.median(v) for k, v in scopes[name].items()}
