@@ -29,7 +29,8 @@ extension FastPathTests {
                 let plain = matMul(try softmax(scores, axis: -1), v, outType)
                 let fused = VitInterp.attentionPerHead(q, transK ? kStored : k, transK: transK, v)
                 #expect(fused.output.bitwiseEqual(plain), "batch \(batch) m \(m) n \(n) depth \(depth) d \(d) transK \(transK)")
-                #expect(fused.scratchBytes == m * n * 4)
+                // One buffer per worker that took heads (two at most here), or one for all.
+                #expect([1, 2].contains { fused.scratchBytes == $0 * m * n * 4 })
             }
         }
     }
@@ -124,7 +125,9 @@ extension FastPathTests {
     }
 
     /// One chain alone: its [1, 2, 9, 9] scores and probabilities (648 bytes each, both live
-    /// while the Softmax runs) are never stored; one head's scores buffer (324 bytes) is counted.
+    /// while the Softmax runs) are never stored; the scores buffers (324 bytes each, one per
+    /// worker taking heads: one or two, as ThreadingTests may change the limit meanwhile) are
+    /// counted.
     @Test func fusedRunHoldsOneHeadsScores() throws {
         let (g, feeds) = try graph(only: ["viewed"])
         let probabilities = try #require(g.nodes.first { $0.op == .softmax(axis: -1) }).outputs[0]
@@ -135,6 +138,6 @@ extension FastPathTests {
         // (q and k were freed after the first MatMul). Fused, while the first MatMul runs: q,
         // k, v, the output (288 bytes) and the buffer.
         #expect(unfused.peakBytes == 288 + 2 * 648)
-        #expect(fused.peakBytes == 4 * 288 + 324)
+        #expect(fused.peakBytes == 4 * 288 + 324 || fused.peakBytes == 4 * 288 + 2 * 324)
     }
 }

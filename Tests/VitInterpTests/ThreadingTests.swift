@@ -58,6 +58,17 @@ import VitIR
         }
     }
 
+    /// Attention one head at a time: heads in turn with split GEMMs at one thread, whole heads
+    /// per worker at two (FastPaths/AttentionPerHead.swift).
+    @Test func attentionPerHeadIsBitIdenticalAtOneAndTwoThreads() {
+        var rng = SplitMix(seed: 89)
+        func random(_ shape: [Int]) -> Tensor { Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -3...3) }, shape: shape) }
+        let q = random([1, 5, 300, 32]), k = random([1, 5, 300, 32]), v = random([1, 5, 300, 32])
+        let one = withLimit(1) { attentionPerHead(q, k, transK: true, v) }, two = withLimit(2) { attentionPerHead(q, k, transK: true, v) }
+        #expect(one.output.bitwiseEqual(two.output))
+        #expect(one.scratchBytes == 300 * 300 * 4 && two.scratchBytes == 2 * 300 * 300 * 4)
+    }
+
     @Test(arguments: [false, true]) func bothGEMMLibrariesAreBitIdenticalAtOneAndTwoThreads(oneDNN: Bool) {
         var rng = SplitMix(seed: oneDNN ? 101 : 103)
         for (m, n, k) in [(1024, 768, 768), (2, 3, 3072), (300, 256, 2304), (7, 2000, 33)] {

@@ -1,13 +1,14 @@
+import Synchronization
 import VitIR
 
 // Fast path of MatMul(q, k) → Softmax(last axis) → MatMul(·, v), attention's scores,
 // probabilities and weighted values (Kernels/MatMul.swift, Kernels/Normalization.swift): one
-// batch element (a head) at a time, its m×n scores written into one reused buffer, normalized
+// batch element (a head) at a time, its m×n scores written into a reused buffer, normalized
 // there in place and multiplied by v before the next head's. The two [batch…, m, n] tensors of
 // the plain path (a ViT-B/16-512 block's are 48 MB each, streamed to memory and back twice)
-// are never stored; one head's buffer (4 MB) stays in the last-level cache. The interpreter's
-// run plans it (`attentionPlan`): the first MatMul node computes the output, the Softmax node
-// does nothing and the second MatMul node binds it.
+// are never stored; a head's buffer (4 MB; one per worker) stays in the last-level cache. The
+// interpreter's run plans it (`attentionPlan`): the first MatMul node computes the output, the
+// Softmax node does nothing and the second MatMul node binds it.
 //
 // Applies when: every value (q, k, v, scores, probabilities, output) is float32 with a static
 // shape of one rank ≥ 2 and equal batch axes (no broadcasting), every extent of m, n, k, d is
@@ -16,10 +17,11 @@ import VitIR
 // output, v is defined before the first MatMul runs, the first MatMul reads q untransposed
 // (k may be a planned transposed view, `transposedOperandPlan`) and the second reads v
 // as stored (`Interpreter.Options.fuse`, on by default, turns it off, as does `checkFinite`).
-// Tolerance class vs MatMul, Softmax, MatMul: bit-exact. Each head runs the same `sgemm` calls
-// (same m, n, k and operands) as the plain MatMuls' per-batch loops and the same row kernel
-// as `softmaxVectorExp`; only where the scores are stored differs.
-// Pinned by FastPathTests.attentionPerHead and AttentionPlanTests.
+// Tolerance class vs MatMul, Softmax, MatMul: bit-exact. Each head runs the GEMMs of the plain
+// MatMuls' per-batch loops (same m, n, k and operands; on one thread or split by rows, which
+// oneDNN sums in the same k order) and the same row kernel as `softmaxVectorExp`; only where
+// the scores are stored differs. Pinned by FastPathTests.attentionPerHead, AttentionPlanTests
+// and ThreadingTests.attentionPerHeadIsBitIdenticalAtOneAndTwoThreads.
 
 /// One planned attention: its Softmax and second MatMul node indices and the v operand.
 struct PlannedAttention {
@@ -80,27 +82,55 @@ func attentionPlan(_ graph: Graph, excluded: Set<ValueID>, transposed: Transpose
 
 /// Softmax(q · op(k), last axis) · v: q [batch…, m, k], k [batch…, k, n] (stored [batch…, n, k]
 /// under `transK`), v [batch…, n, d], all float32 with equal batch axes and positive extents.
-/// Returns the [batch…, m, d] output and the bytes of the one head's scores buffer it used.
+/// Returns the [batch…, m, d] output and the bytes of the scores buffers it used: with oneDNN
+/// and at least as many heads as threads, each worker takes whole heads through its own
+/// buffer with single-threaded GEMMs (one parallel region per call instead of three per head);
+/// otherwise the heads run in turn through one buffer, each step split over the workers.
+/// Either way every head's GEMMs sum in the same order (oneDNN's k order does not depend on
+/// the rows a call computes, pinned by ThreadingTests), so the result is the same.
 func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (output: Tensor, scratchBytes: Int) {
     let r = q.shape.count
     let m = q.shape[r - 2], depth = q.shape[r - 1], n = v.shape[r - 2], d = v.shape[r - 1]
     let heads = q.shape.dropLast(2).reduce(1, *)
-    let scratchBytes = m * n * MemoryLayout<Float>.stride
-    let scratch = UnsafeMutableRawPointer.allocate(byteCount: scratchBytes, alignment: 64).bindMemory(to: Float.self, capacity: m * n)
-    defer { scratch.deallocate() }
+    let perWorker = GEMMBackend.current == .oneDNN && heads >= Threading.limit && Threading.limit > 1
+    let buffers = Atomic<Int>(perWorker ? 0 : 1)  // as many as the workers that ran
     let output = withFloats(q) { pq in
         withFloats(k) { pk in
             withFloats(v) { pv in
                 makeFloats(.float32, Array(q.shape.dropLast()) + [d], writesAll: true) { po in
                     let Q = pq.baseAddress!, K = pk.baseAddress!, V = pv.baseAddress!, O = po.baseAddress!
-                    for h in 0..<heads {
-                        sgemm(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, K + h * depth * n, scratch)
-                        softmaxRows(scratch, scratch, rows: m, n: n)
-                        sgemm(m: m, n: d, k: n, scratch, V + h * n * d, O + h * m * d)
+                    guard perWorker else {
+                        let scratch = scoresBuffer(m * n)
+                        defer { scratch.deallocate() }
+                        for h in 0..<heads {
+                            sgemm(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, K + h * depth * n, scratch)
+                            softmaxRows(scratch, scratch, rows: m, n: n)
+                            sgemm(m: m, n: d, k: n, scratch, V + h * n * d, O + h * m * d)
+                        }
+                        return
+                    }
+                    parallelChunks(heads, grain: 1) { range in
+                        buffers.add(1, ordering: .relaxed)
+                        let scratch = scoresBuffer(m * n)
+                        defer { scratch.deallocate() }
+                        for h in range {
+                            oneDNNGemmOnThisThread(transA: false, transB: transK, m: m, n: n, k: depth, alpha: 1,
+                                                   Q + h * m * depth, lda: depth, K + h * depth * n, ldb: transK ? depth : n,
+                                                   beta: 0, scratch)
+                            for row in 0..<m { softmaxRow(scratch + row * n, scratch + row * n, n, .best) }
+                            oneDNNGemmOnThisThread(transA: false, transB: false, m: m, n: d, k: n, alpha: 1,
+                                                   scratch, lda: n, V + h * n * d, ldb: d, beta: 0, O + h * m * d)
+                        }
                     }
                 }
             }
         }
     }
-    return (output, scratchBytes)
+    return (output, buffers.load(ordering: .relaxed) * m * n * MemoryLayout<Float>.stride)
+}
+
+/// A 64-byte aligned buffer of `count` floats, to be deallocated by the caller.
+private func scoresBuffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        .bindMemory(to: Float.self, capacity: count)
 }

@@ -46,14 +46,23 @@ func oneDNNGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float
     let grain = Swift.max(8, (1 << 21) / Swift.max(1, n * k))
     let lda = transA ? m : k, ldb = transB ? k : n
     parallelChunks(m, grain: grain) { rows in
-        Threading.useOneOpenMPThread()
         let aRows = a + (transA ? rows.lowerBound : rows.lowerBound * k), cRows = c + rows.lowerBound * n
-        let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78,  // 'T' : 'N'
-                                Int64(rows.count), Int64(n), Int64(k), alpha, aRows, Int64(lda),
-                                b, Int64(ldb), beta, cRows, Int64(n))
-        if status != dnnl_success {
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(rows.count), Int32(n), Int32(k), alpha, aRows, Int32(lda), b, Int32(ldb), beta, cRows, Int32(n))
-        }
+        oneDNNGemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                               aRows, lda: lda, b, ldb: ldb, beta: beta, cRows)
+    }
+}
+
+/// One `dnnl_sgemm` call on the calling thread (its OpenMP team set to one thread), op(A)'s
+/// rows `lda` apart and op(B)'s `ldb` apart (C's `n`); m, n, k > 0. A call oneDNN refuses is
+/// computed by `cblas_sgemm` instead.
+func oneDNNGemmOnThisThread(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                            _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                            _ c: UnsafeMutablePointer<Float>) {
+    Threading.useOneOpenMPThread()
+    let status = dnnl_sgemm(transA ? 84 : 78, transB ? 84 : 78,  // 'T' : 'N'
+                            Int64(m), Int64(n), Int64(k), alpha, a, Int64(lda), b, Int64(ldb), beta, c, Int64(n))
+    if status != dnnl_success {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(n))
     }
 }

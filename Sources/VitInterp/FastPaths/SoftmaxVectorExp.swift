@@ -48,7 +48,7 @@ func softmaxRows(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, ro
 }
 
 /// Softmax of one contiguous row of `n` > 0 floats (`dst` may equal `src`).
-private func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ isa: VectorISA) {
+func softmaxRow(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, _ n: Int, _ isa: VectorISA) {
     if isa == .avx2 { return vk_softmax_row_avx2(src, dst, n) }
     let full = n & ~7, tail = n - full
     var m8 = Float8(repeating: -.infinity)
