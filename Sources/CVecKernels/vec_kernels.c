@@ -345,6 +345,40 @@ AVX2 void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *t
     }
 }
 
+/* The weighted sum of one row's `points` samples (eight channels), as eight floats. */
+AVX2 static inline __m256 weighted_sum8(const float *pixels, const vk_bilinear_taps *taps, const float *weights,
+                                        ptrdiff_t points) {
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    for (ptrdiff_t p = 0; p < points; p++) {
+        __m256 product = mul(bilinear8(pixels, taps + p), splat(weights[p]));
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(product)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(product, 1)));
+    }
+    return _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo));
+}
+
+/* Eight rows × eight channels per step, transposed so each channel's eight sums go out as one
+   contiguous store. */
+AVX2 void vk_bilinear_weighted_sum_avx2(const float *pixels, const vk_bilinear_taps *taps, const float *weights,
+                                        ptrdiff_t rows, ptrdiff_t points, int lanes, float *dst, ptrdiff_t plane) {
+    __m256 v[8];
+    ptrdiff_t r = 0;
+    for (; r + 8 <= rows; r += 8) {
+        for (int k = 0; k < 8; k++) v[k] = weighted_sum8(pixels, taps + (r + k) * points, weights + (r + k) * points, points);
+        transpose8(v);
+#pragma clang loop unroll(full)
+        for (int j = 0; j < 8; j++)
+            if (j < lanes) _mm256_storeu_ps(dst + j * plane + r, v[j]);
+    }
+    if (r < rows) {
+        for (int k = 0; k < 8; k++)
+            v[k] = r + k < rows ? weighted_sum8(pixels, taps + (r + k) * points, weights + (r + k) * points, points)
+                                : _mm256_setzero_ps();
+        transpose8(v);
+        for (int j = 0; j < lanes; j++) store_partial(v[j], dst + j * plane + r, rows - r);
+    }
+}
+
 #else
 
 int vk_avx2_usable(void) { return 0; }
@@ -363,6 +397,10 @@ void vk_interleave8_avx2(const float *src, ptrdiff_t stride, int lanes, ptrdiff_
 void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *taps, ptrdiff_t count, int lanes,
                              float *dst, ptrdiff_t plane) {
     (void)pixels; (void)taps; (void)count; (void)lanes; (void)dst; (void)plane;
+}
+void vk_bilinear_weighted_sum_avx2(const float *pixels, const vk_bilinear_taps *taps, const float *weights,
+                                   ptrdiff_t rows, ptrdiff_t points, int lanes, float *dst, ptrdiff_t plane) {
+    (void)pixels; (void)taps; (void)weights; (void)rows; (void)points; (void)lanes; (void)dst; (void)plane;
 }
 
 #endif

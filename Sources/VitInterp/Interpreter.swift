@@ -105,6 +105,7 @@ public struct Interpreter: Sendable {
                                                      planned: Set(state.fusion.biasOfMatMul.keys))
             state.attention = attentionPlan(graph, excluded: Set(byName.keys), transposed: state.transposed,
                                             planned: Set(state.fusion.biasOfMatMul.keys))
+            state.sampling = weightedSamplingPlan(graph, excluded: Set(byName.keys), mulReduce: state.mulReduce)
         }
         for id in graph.inputs { try state.define(id, feeds[graph.name(of: id)]!) }
         state.releaseUnused(graph.inputs)
@@ -168,6 +169,11 @@ private struct RunState {
     /// MatMul → Softmax → MatMul chains computed one head at a time by their first MatMul
     /// (FastPaths/AttentionPerHead.swift; empty unless `Options.fuse`).
     var attention = AttentionPlan()
+    /// GridSample → Mul → ReduceSum chains whose Mul computes the sum from the GridSample's
+    /// inputs (FastPaths/GridSampleWeightedSum.swift; empty unless `Options.fuse`), and those
+    /// inputs, by Mul node index, until it runs.
+    var sampling = WeightedSamplingPlan()
+    var samplingInputs: [Int: (image: Tensor, grid: Tensor)] = [:]
     /// Outputs a fused node computed for a later node of its chain (a ReduceSum, an attention's
     /// second MatMul), by that node's index, until it binds them.
     var fusedOutputs: [Int: Tensor] = [:]
@@ -221,7 +227,7 @@ private struct RunState {
         }
         var inputs: [Tensor] = []
         // A node of a fused chain after its first reads nothing: its inputs were never stored.
-        let chained = fusedOutputs[index] != nil || attention.softmaxes.contains(index)
+        let chained = fusedOutputs[index] != nil || attention.softmaxes.contains(index) || sampling.gridSampleOfMul[index] != nil
         for v in node.inputs where !chained {
             guard v.index >= 0, v.index < env.count, let t = env[v.index] else {
                 throw fail("input \(v.index < env.count && v.index >= 0 ? "'\(graph.name(of: v))'" : v.description) is not defined (or already freed) when the node runs")
@@ -243,8 +249,7 @@ private struct RunState {
             profiler?.record(node: index, seconds: Double(d.seconds) + Double(d.attoseconds) * 1e-18)
         }
 
-        guard outputs.count == node.outputs.count || mulReduce[index] != nil || attention.byScores[index] != nil
-                || attention.softmaxes.contains(index) else {
+        guard outputs.count == node.outputs.count || producesNothing(index) else {
             throw fail("op produced \(outputs.count) outputs, node declares \(node.outputs.count)")
         }
         for (k, (v, t)) in zip(node.outputs, outputs).enumerated() {
@@ -269,9 +274,34 @@ private struct RunState {
         releaseUnused(node.outputs)
     }
 
+    /// Whether the node's outputs are left to a later node of its fused chain (it binds none).
+    func producesNothing(_ index: Int) -> Bool {
+        mulReduce[index] != nil || attention.byScores[index] != nil || attention.softmaxes.contains(index)
+            || sampling.byGridSample[index] != nil
+    }
+
     /// The node's outputs: its kernel's, or the planned fusion's part.
     mutating func compute(_ node: Node, index: Int, _ inputs: [Tensor]) throws -> [Tensor] {
-        if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
+        if let chain = sampling.byGridSample[index] {
+            // Kept (and counted live) until the chain's Mul samples and sums in one pass.
+            samplingInputs[chain.mul] = (inputs[0], inputs[1])
+            memory.retain(inputs[0])
+            memory.retain(inputs[1])
+            return []
+        } else if let g = sampling.gridSampleOfMul[index], let chain = sampling.byGridSample[g] {
+            guard let (image, grid) = samplingInputs.removeValue(forKey: index), let weights = env[chain.weights.index],
+                  case .sampling(.gridSample(let a)) = graph.nodes[g].op else {
+                throw KernelError(.invalidInput, "the sampling chain's inputs are not defined when its Mul runs")
+            }
+            let sum = bilinearZerosWeightedSum(image, grid, weights, alignCorners: a.alignCorners,
+                                               graph.type(of: graph.nodes[chain.reduce].outputs[0]))
+            fusedOutputs[chain.reduce] = sum
+            memory.retain(sum)
+            memory.notePeak()
+            memory.release(image)
+            memory.release(grid)
+            return []
+        } else if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
             return [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
         } else if let fused = fusedOutputs.removeValue(forKey: index) {
             memory.release(fused)  // retained when the chain's first node computed it; bound again by the caller

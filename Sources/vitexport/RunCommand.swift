@@ -57,7 +57,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print the time spent per op and per top-level scope (averaged over the timed runs).")
     var profile = false
 
-    @Flag(help: "Run every node as its own kernel: no fused chains (MatMul + bias Add, Mul + ReduceSum over the last axis, Transpose of the last two axes + MatMul, attention's MatMul + Softmax + MatMul one head at a time; the plain path, for comparison).")
+    @Flag(help: "Run every node as its own kernel: no fused chains (MatMul + bias Add, Mul + ReduceSum over the last axis, Transpose of the last two axes + MatMul, attention's MatMul + Softmax + MatMul one head at a time, GridSample + Mul + ReduceSum as one weighted sampling pass; the plain path, for comparison).")
     var noFusion = false
 
     @Option(name: .customLong("repeat"), parsing: .unconditional, help: "Timed runs; the median latency is reported.")

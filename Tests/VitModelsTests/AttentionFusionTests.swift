@@ -71,3 +71,31 @@ import VitPasses
         }
     }
 }
+
+/// The interpreter's GridSample → Mul → ReduceSum fusion (VitInterp/FastPaths/GridSampleWeightedSum.swift)
+/// on the traced dino-tiny: it takes the deformable attentions' levels whose value image is not
+/// larger than its samples, and the fused run equals the run without it bit for bit.
+@Suite struct WeightedSamplingModelTests {
+    @Test func deformableAttentionsSampleAndSumInOnePass() throws {
+        var graph = try traceModel(ModelConfig.load("dino-tiny"))
+        _ = try optimize(&graph)
+        let plan = weightedSamplingPlan(graph, excluded: [], mulReduce: mulReduceSumPlan(graph, excluded: []))
+        let scopes = plan.byGridSample.keys.map { graph.nodes[$0].scope }
+        // Every encoder level (2 layers × 4 levels: [8, 8] × 28², 14², 7², 4² images sampled at
+        // 1045 queries × 4 points) and the decoder's three smaller levels (100 queries); its
+        // 28² level (200 KB) is larger than its samples (102 KB) and left to the plain kernels.
+        #expect(scopes.filter { $0.contains("encoder") }.count == 8)
+        #expect(scopes.filter { $0.contains("decoder") }.count == 6)
+        #expect(graph.nodes.filter { $0.op.name == "GridSample" }.count == 16)
+        let feeds = try Dictionary(uniqueKeysWithValues: graph.inputs.map { id in
+            let dims = try #require(graph.type(of: id).shape.ints)
+            return (graph.name(of: id), Tensor(dinov2RandomValues(dims.reduce(1, *), seed: 5), shape: dims))
+        })
+        let samples = Set(plan.byGridSample.keys.map { graph.name(of: graph.nodes[$0].outputs[0]) })
+        let fused = try Interpreter(graph).run(feeds: feeds)
+        let unfused = try Interpreter(graph).run(feeds: feeds, hooks: Interpreter.Hooks(observe: samples))
+        for name in fused.outputNames {
+            #expect(try #require(fused[name]).bitwiseEqual(try #require(unfused[name])), "\(name)")
+        }
+    }
+}

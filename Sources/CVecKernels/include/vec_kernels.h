@@ -44,4 +44,10 @@ void vk_interleave8_avx2(const float *src, ptrdiff_t stride, int lanes, ptrdiff_
 void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *taps, ptrdiff_t count, int lanes,
                              float *dst, ptrdiff_t plane);
 
+/* Weighted sums of bilinear samples: for each of `rows` rows of `points` locations (taps and
+   weights row-major), channel j < lanes gets Σ_p (sample · weight), each product rounded to
+   float and summed in double in point order from 0.0, rounded to float into dst[j·plane + row]. */
+void vk_bilinear_weighted_sum_avx2(const float *pixels, const vk_bilinear_taps *taps, const float *weights,
+                                   ptrdiff_t rows, ptrdiff_t points, int lanes, float *dst, ptrdiff_t plane);
+
 #endif

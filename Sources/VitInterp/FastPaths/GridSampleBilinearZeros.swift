@@ -117,12 +117,7 @@ func bilinearGather(_ pixels: UnsafePointer<Float>, _ taps: UnsafePointer<vk_bil
                     _ dst: UnsafeMutablePointer<Float>, plane: Int, _ isa: VectorISA) {
     if isa == .avx2 { return vk_bilinear_gather_avx2(pixels, taps, count, Int32(lanes), dst, plane) }
     for l in 0..<count {
-        let k = taps[l]
-        let tx = Float8(repeating: k.tx), ux = Float8(repeating: k.ux)
-        let ty = Float8(repeating: k.ty), uy = Float8(repeating: k.uy)
-        let top = ux * load8(pixels + Int(k.i00) * 8) + tx * load8(pixels + Int(k.i01) * 8)
-        let bottom = ux * load8(pixels + Int(k.i10) * 8) + tx * load8(pixels + Int(k.i11) * 8)
-        let v = uy * top + ty * bottom
+        let v = bilinear8(pixels, taps[l])
         if lanes == 8 {
             dst[l] = v[0]; dst[plane + l] = v[1]; dst[2 * plane + l] = v[2]; dst[3 * plane + l] = v[3]
             dst[4 * plane + l] = v[4]; dst[5 * plane + l] = v[5]; dst[6 * plane + l] = v[6]; dst[7 * plane + l] = v[7]
@@ -130,6 +125,17 @@ func bilinearGather(_ pixels: UnsafePointer<Float>, _ taps: UnsafePointer<vk_bil
             for lane in 0..<lanes { dst[lane * plane + l] = v[lane] }
         }
     }
+}
+
+/// Eight channels of an interleaved image (`interleave8`'s layout) sampled at one location:
+/// (1−tx)·p00 + tx·p01 and (1−tx)·p10 + tx·p11, weighted by 1−ty and ty, as the reference.
+@inline(__always)
+func bilinear8(_ pixels: UnsafePointer<Float>, _ k: vk_bilinear_taps) -> Float8 {
+    let tx = Float8(repeating: k.tx), ux = Float8(repeating: k.ux)
+    let ty = Float8(repeating: k.ty), uy = Float8(repeating: k.uy)
+    let top = ux * load8(pixels + Int(k.i00) * 8) + tx * load8(pixels + Int(k.i01) * 8)
+    let bottom = ux * load8(pixels + Int(k.i10) * 8) + tx * load8(pixels + Int(k.i11) * 8)
+    return uy * top + ty * bottom
 }
 
 /// `v.rounded(.down)` and `saturatingIndex` of it, by integer truncation when |v| < 2²² (no
