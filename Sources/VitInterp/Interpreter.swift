@@ -293,7 +293,7 @@ private struct RunState {
                   case .sampling(.gridSample(let a)) = graph.nodes[g].op else {
                 throw KernelError(.invalidInput, "the sampling chain's inputs are not defined when its Mul runs")
             }
-            let sum = bilinearZerosWeightedSum(image, grid, weights, alignCorners: a.alignCorners,
+            let sum = bilinearZerosWeightedSum(image, channelsLast: chain.channelsLast, grid, weights, alignCorners: a.alignCorners,
                                                graph.type(of: graph.nodes[chain.reduce].outputs[0]))
             fusedOutputs[chain.reduce] = sum
             memory.retain(sum)
@@ -335,6 +335,9 @@ private struct RunState {
             let a = t.transA ? try reshaped(inputs[0], swappingLastTwo(inputs[0].shape)) : inputs[0]
             let b = t.transB ? try reshaped(inputs[1], swappingLastTwo(inputs[1].shape)) : inputs[1]
             return [transposedOperandMatMul(a, transA: t.transA, b, transB: t.transB, graph.type(of: node.outputs[0]))]
+        } else if sampling.viewTransposes.contains(index) {
+            // Only the planned sampling reads this value (through a Reshape), channels-last.
+            return [try reshaped(inputs[0], graph.type(of: node.outputs[0]).shape.ints ?? [])]
         } else if transposed.viewTransposes.contains(index) {
             // Only the planned MatMul reads this value, as its input's untransposed elements.
             return [try reshaped(inputs[0], swappingLastTwo(inputs[0].shape))]

@@ -32,9 +32,14 @@ extension FastPathTests {
             let productType = try inferTypes(.mul, [samplesType, wt.type])[0]
             let sumType = TensorType(.float32, [n, c, ho])
             let plain = try reduce(binaryArithmetic(.mul, samples, wt, productType), .sum, ReduceAttributes(axes: [-1], keepDims: false), sumType)
+            // The same image stored channels-last ([H·W, N, C]), as a Transpose view leaves it.
+            let stored = transposeReference(try reshaped(xt, [n, c, h * w]), perm: [2, 0, 1])
+            let channelsLast = try reshaped(stored, [n, c, h, w])
             for isa in VectorISA.usable {
                 let fused = bilinearZerosWeightedSum(xt, gt, wt, alignCorners: alignCorners, sumType, isa: isa)
                 expectBitExact(fused, plain, "\(isa) n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+                let viewed = bilinearZerosWeightedSum(channelsLast, channelsLast: true, gt, wt, alignCorners: alignCorners, sumType, isa: isa)
+                expectBitExact(viewed, plain, "channels-last \(isa) n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
             }
         }
     }
@@ -110,6 +115,41 @@ extension FastPathTests {
         let product = try t.apply(.mul, [samples, t.input("weights", TensorType(.float32, [1, 1, 3, 2]))])[0]
         try t.output("sum", t.apply(.reduceSum(ReduceAttributes(axes: [-1], keepDims: true)), [product])[0])
         #expect(plan(try t.finish()).byGridSample.isEmpty)
+    }
+
+    /// Values [1, 36, 2, 8] (36 pixels, 2 heads of 8 channels) split into heads as deformable
+    /// attention does: Transpose(perm [0, 2, 3, 1]) then Reshape to a [2, 8, 6, 6] image. The
+    /// Transpose runs as a view when only the sampling reads it; with a second use it is copied.
+    func headsGraph(transposeKept: Bool) throws -> (Graph, [String: Tensor]) {
+        var rng = SplitMix(seed: 9)
+        func random(_ shape: [Int], _ range: ClosedRange<Float>) -> Tensor {
+            Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: range) }, shape: shape)
+        }
+        let t = Tracer(name: "heads")
+        let values = t.input("values", TensorType(.float32, [1, 36, 2, 8])), grid = t.input("grid", TensorType(.float32, [2, 30, 4, 2]))
+        let heads = try t.apply(.transpose(perm: [0, 2, 3, 1]), [t.apply(.relu, [values])[0]])[0]
+        let image = try t.apply(.reshape(shape: [2, 8, 6, 6]), [heads])[0]
+        let samples = try t.apply(.gridSample(GridSampleAttributes()), [image, grid])[0]
+        let product = try t.apply(.mul, [samples, t.input("weights", TensorType(.float32, [2, 1, 30, 4]))])[0]
+        try t.output("sum", t.apply(.reduceSum(ReduceAttributes(axes: [-1], keepDims: false)), [product])[0])
+        if transposeKept { try t.output("heads", heads) }
+        let feeds = ["values": random([1, 36, 2, 8], -2...2), "grid": random([2, 30, 4, 2], -1.2...1.2), "weights": random([2, 1, 30, 4], 0...1)]
+        return (try t.finish(), feeds)
+    }
+
+    @Test(arguments: [false, true]) func headsTransposeRunsAsAView(transposeKept: Bool) throws {
+        let (g, feeds) = try headsGraph(transposeKept: transposeKept)
+        let p = plan(g)
+        let chain = try #require(p.byGridSample.values.first)
+        #expect(chain.channelsLast == !transposeKept)
+        #expect(p.viewTransposes.count == (transposeKept ? 0 : 1))
+        #expect(p.viewTransposes.allSatisfy { g.nodes[$0].op == .transpose(perm: [0, 2, 3, 1]) })
+        let samples = g.name(of: g.nodes[try #require(p.byGridSample.keys.first)].outputs[0])
+        let fused = try Interpreter(g).run(feeds: feeds)
+        let unfused = try Interpreter(g).run(feeds: feeds, hooks: Interpreter.Hooks(observe: [samples]))
+        #expect(try #require(fused["sum"]).bitwiseEqual(try #require(unfused["sum"])))
+        #expect(fused.peakBytes <= (try #require(plannedMemory(g))).peakActivationBytes)
+        #expect(fused.peakBytes < unfused.peakBytes)
     }
 
     @Test func fusedRunEqualsTheUnfusedRunBitForBit() throws {

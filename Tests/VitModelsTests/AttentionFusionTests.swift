@@ -87,6 +87,10 @@ import VitPasses
         #expect(scopes.filter { $0.contains("encoder") }.count == 8)
         #expect(scopes.filter { $0.contains("decoder") }.count == 6)
         #expect(graph.nodes.filter { $0.op.name == "GridSample" }.count == 16)
+        // The heads' Transposes run as views where the value projection stays live anyway
+        // (every level but each layer's last, whose view would outlive the copy it saves).
+        #expect(plan.viewTransposes.count == 14 - 4)
+        #expect(plan.byGridSample.values.filter(\.channelsLast).count == plan.viewTransposes.count)
         let feeds = try Dictionary(uniqueKeysWithValues: graph.inputs.map { id in
             let dims = try #require(graph.type(of: id).shape.ints)
             return (graph.name(of: id), Tensor(dinov2RandomValues(dims.reduce(1, *), seed: 5), shape: dims))
@@ -97,5 +101,6 @@ import VitPasses
         for name in fused.outputNames {
             #expect(try #require(fused[name]).bitwiseEqual(try #require(unfused[name])), "\(name)")
         }
+        #expect(fused.peakBytes <= (try #require(plannedMemory(graph))).peakActivationBytes)
     }
 }

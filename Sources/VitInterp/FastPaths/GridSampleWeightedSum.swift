@@ -8,7 +8,11 @@ import VitIR
 // samples (22 MB per level and layer in the default detector's encoder) are never stored:
 // each row's P samples are weighted and summed as they are made. The interpreter's run plans
 // it (`weightedSamplingPlan`): the GridSample node keeps its inputs, the Mul node computes the
-// sum from them, and the ReduceSum node binds it.
+// sum from them, and the ReduceSum node binds it. Where the image is a Reshape of a
+// Transpose(perm [0, 2, 3, 1]) of [1, H·W, heads, channels] values (each level of the value
+// projection, split into heads), the Transpose runs as a view of its input that only this
+// kernel reads: the channels of a pixel are adjacent there, which is the layout the kernel
+// copies the image into anyway, so the transposed copy is never made.
 //
 // Applies when: the GridSample is bilinear with zeros padding, its image, grid and output are
 // float32 with static positive extents and H, W and H·W < 2³¹ − 1 (as
@@ -16,22 +20,26 @@ import VitIR
 // whose other operand is float32 of shape [N, 1, Ho, Wo], the image and grid take no more
 // bytes than the samples (so keeping them until the Mul stays within `plannedMemory`), and no
 // value is hooked or a graph output (`Interpreter.Options.fuse` turns it off, as does
-// `checkFinite`).
+// `checkFinite`); the Transpose, when its outputs (and the Reshape's) have no other use and
+// the view keeps no storage live beyond `plannedMemory`'s count (`viewLifetimes`).
 // Tolerance class vs GridSample, Mul, ReduceSum: bit-exact, for every `VectorISA`. Each sample
 // is `bilinearZerosGridSample`'s Float expression, each product is rounded to Float as Mul
 // rounds it, and each row's products are summed in Double in point order from 0.0, then
 // rounded once, as `mulReduceLastAxis` sums them.
 // Pinned by FastPathTests.gridSampleWeightedSum and WeightedSamplingPlanTests.
 
-/// One planned chain: its Mul and ReduceSum node indices and the weights operand.
+/// One planned chain: its Mul and ReduceSum node indices, the weights operand, and whether the
+/// image arrives channels-last (its Transpose runs as a view).
 struct PlannedSampling {
-    var mul: Int, reduce: Int, weights: ValueID
+    var mul: Int, reduce: Int, weights: ValueID, channelsLast = false
 }
 
-/// The planned chains of a graph, by GridSample node index, and each Mul's GridSample.
+/// The planned chains of a graph, by GridSample node index, each Mul's GridSample, and the
+/// Transpose nodes that pass their input on as a view.
 struct WeightedSamplingPlan {
     var byGridSample: [Int: PlannedSampling] = [:]
     var gridSampleOfMul: [Int: Int] = [:]
+    var viewTransposes: Set<Int> = []
 }
 
 /// Finds every GridSample → Mul → ReduceSum(last axis) chain of `graph` that
@@ -47,8 +55,21 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
     }
     func bytes(_ v: ValueID) -> Int { Checked.byteCount(dims: dims(v) ?? [], .float32) ?? Int.max }
     var producer: [Int: Int] = [:]  // samples value index → GridSample node index
+    var definedBy: [Int: Int] = [:]  // value index → node index
+    let keepsAlive = viewLifetimes(graph)
     var plan = WeightedSamplingPlan()
+    /// The Transpose under a GridSample's image that can run as a view read at node `reader`.
+    func channelsLastTranspose(_ image: ValueID, reader: Int) -> Int? {
+        guard let r = definedBy[image.index], case .movement(.reshape) = graph.nodes[r].op, uses[image.index] == 1,
+              let y = graph.nodes[r].inputs.first, let t = definedBy[y.index], uses[y.index] == 1, !excluded.contains(y),
+              case .movement(.transpose(let perm)) = graph.nodes[t].op, perm == [0, 2, 3, 1],
+              let source = graph.nodes[t].inputs.first, let d = dims(source), d.count == 4, d[0] == 1,
+              let x = dims(image), x == [d[2], d[3], x[2], x[3]], x[2] * x[3] == d[1],
+              keepsAlive(source, y, reader) else { return nil }
+        return t
+    }
     for (i, node) in graph.nodes.enumerated() {
+        defer { for v in node.outputs { definedBy[v.index] = i } }
         if case .sampling(.gridSample(let a)) = node.op, a.mode == .bilinear, a.paddingMode == .zeros,
            node.inputs.count == 2, node.outputs.count == 1, let x = dims(node.inputs[0]), x.count == 4,
            dims(node.inputs[1])?.count == 4, dims(node.outputs[0])?.count == 4,
@@ -61,8 +82,10 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
         for (s, w) in [(0, 1), (1, 0)] {
             guard let g = producer[node.inputs[s].index], let o = dims(graph.nodes[g].outputs[0]),
                   dims(node.inputs[w]) == [o[0], 1, o[2], o[3]] else { continue }
-            plan.byGridSample[g] = PlannedSampling(mul: i, reduce: reduce, weights: node.inputs[w])
+            let transpose = channelsLastTranspose(graph.nodes[g].inputs[0], reader: i)
+            plan.byGridSample[g] = PlannedSampling(mul: i, reduce: reduce, weights: node.inputs[w], channelsLast: transpose != nil)
             plan.gridSampleOfMul[i] = g
+            if let transpose { plan.viewTransposes.insert(transpose) }
             break
         }
     }
@@ -70,13 +93,14 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
 }
 
 /// ReduceSum over the last axis of GridSample(x, grid) (bilinear, zeros padding) · weights:
-/// x [N, C, H, W], grid [N, Ho, Wo, 2], weights [N, 1, Ho, Wo], all float32 with positive
-/// extents; the [N, C, Ho] sums typed `out` (keepdims either way). Laid out as
+/// x [N, C, H, W] (stored [H·W, N, C] when `channelsLast`), grid [N, Ho, Wo, 2], weights
+/// [N, 1, Ho, Wo], all float32 with positive extents; the [N, C, Ho] sums typed `out`
+/// (keepdims either way). Laid out as
 /// `bilinearZerosGridSample`: the image copied channel-interleaved per batch element, taps of
 /// up to 2048 locations (whole rows of Wo) at a time, then every channel block; work splits
 /// over batch·output rows. `isa` picks the portable Swift steps or the AVX2 ones (same bits).
-func bilinearZerosWeightedSum(_ x: Tensor, _ grid: Tensor, _ weights: Tensor, alignCorners: Bool, _ out: TensorType,
-                              isa: VectorISA = .best) -> Tensor {
+func bilinearZerosWeightedSum(_ x: Tensor, channelsLast: Bool = false, _ grid: Tensor, _ weights: Tensor,
+                              alignCorners: Bool, _ out: TensorType, isa: VectorISA = .best) -> Tensor {
     let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
     let ho = grid.shape[1], wo = grid.shape[2]
     let hw = h * w, blocks = (c + 7) / 8
@@ -96,8 +120,12 @@ func bilinearZerosWeightedSum(_ x: Tensor, _ grid: Tensor, _ weights: Tensor, al
                             defer { row = end }
                             image.withUnsafeMutableBufferPointer { img in
                                 for block in 0..<blocks {
-                                    interleave8(px.baseAddress! + (b * c + block * 8) * hw, lanes: Swift.min(8, c - block * 8),
-                                                hw, img.baseAddress! + block * (hw + 1) * 8, isa)
+                                    let lanes = Swift.min(8, c - block * 8), dst = img.baseAddress! + block * (hw + 1) * 8
+                                    if channelsLast {
+                                        gather8(px.baseAddress! + b * c + block * 8, stride: n * c, lanes: lanes, hw, dst)
+                                    } else {
+                                        interleave8(px.baseAddress! + (b * c + block * 8) * hw, lanes: lanes, hw, dst, isa)
+                                    }
                                 }
                             }
                             for start in stride(from: row, to: end, by: tileRows) {
@@ -123,6 +151,16 @@ func bilinearZerosWeightedSum(_ x: Tensor, _ grid: Tensor, _ weights: Tensor, al
                 }
             }
         }
+    }
+}
+
+/// `interleave8`'s layout from channels-last pixels: pixel p's `lanes` ≤ 8 channels at
+/// src + p·stride to dst[p·8…]; like `interleave8`, the other lanes must hold zeros.
+func gather8(_ src: UnsafePointer<Float>, stride: Int, lanes: Int, _ hw: Int, _ dst: UnsafeMutablePointer<Float>) {
+    if lanes == 8 {
+        for p in 0..<hw { store8(load8(src + p * stride), dst + p * 8) }
+    } else {
+        for p in 0..<hw { (dst + p * 8).update(from: src + p * stride, count: lanes) }
     }
 }
 
