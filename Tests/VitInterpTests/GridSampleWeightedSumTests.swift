@@ -150,6 +150,15 @@ extension FastPathTests {
         #expect(try #require(fused["sum"]).bitwiseEqual(try #require(unfused["sum"])))
         #expect(fused.peakBytes <= (try #require(plannedMemory(g))).peakActivationBytes)
         #expect(fused.peakBytes < unfused.peakBytes)
+        // An observed image is computed in its declared layout: the chain stays, the view goes.
+        let image = g.nodes[try #require(p.byGridSample.keys.first)].inputs[0]
+        let hooked = plan(g, excluded: [image])
+        #expect(hooked.viewTransposes.isEmpty && hooked.byGridSample.values.allSatisfy { !$0.channelsLast })
+        let observe = Interpreter.Hooks(observe: [g.name(of: image)])
+        let observed = try Interpreter(g).run(feeds: feeds, hooks: observe)
+        let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuse: false), hooks: observe)
+        #expect(try #require(observed.observed[g.name(of: image)]).bitwiseEqual(try #require(plain.observed[g.name(of: image)])))
+        #expect(try #require(observed["sum"]).bitwiseEqual(try #require(fused["sum"])))
     }
 
     @Test func fusedRunEqualsTheUnfusedRunBitForBit() throws {

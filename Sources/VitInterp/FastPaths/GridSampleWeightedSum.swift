@@ -61,6 +61,7 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
     /// The Transpose under a GridSample's image that can run as a view read at node `reader`.
     func channelsLastTranspose(_ image: ValueID, reader: Int) -> Int? {
         guard let r = definedBy[image.index], case .movement(.reshape) = graph.nodes[r].op, uses[image.index] == 1,
+              !excluded.contains(image),  // an observed or overridden image must have its declared layout
               let y = graph.nodes[r].inputs.first, let t = definedBy[y.index], uses[y.index] == 1, !excluded.contains(y),
               case .movement(.transpose(let perm)) = graph.nodes[t].op, perm == [0, 2, 3, 1],
               let source = graph.nodes[t].inputs.first, let d = dims(source), d.count == 4, d[0] == 1,
