@@ -19,66 +19,92 @@ import VitIR
 
 /// Whether `bilinearZerosGridSample` computes `gridSample(x, _, g, _)`.
 func bilinearZerosGridSampleApplies(_ x: Tensor, _ g: GridSampleAttributes) -> Bool {
-    let h = x.shape[2], w = x.shape[3], limit = Int(Int32.max)
-    return g.mode == .bilinear && g.paddingMode == .zeros && h < limit && w < limit && h * w < limit
+    g.mode == .bilinear && g.paddingMode == .zeros && bilinearTapsFit(h: x.shape[2], w: x.shape[3])
+}
+
+/// Whether an image of h × w pixels has Int32 tap offsets: H, W and H·W < 2³¹ − 1.
+func bilinearTapsFit(h: Int, w: Int) -> Bool {
+    let limit = Int(Int32.max)
+    return h < limit && w < limit && h * w < limit  // both < 2³¹: the product fits
 }
 
 /// `gridSample` with bilinear mode and zeros padding (deformable attention's sampling),
-/// evaluating `gridSampleReference`'s Float formula lane by lane. Each output location's taps
-/// (`vk_bilinear_taps`) are computed once and applied to eight channels at a time: the image is
-/// first copied channel-interleaved in blocks of eight, [C/8][H·W + 1][8], with a zero pixel at
-/// H·W that outside taps read without a branch. Work splits over batch·output rows; a chunk
-/// copies the image of each batch it touches once, then takes its locations in tiles of 2048
-/// (taps, then every channel block). `isa` picks the portable Swift steps or the AVX2 ones in
-/// CVecKernels (same bits).
+/// evaluating `gridSampleReference`'s Float formula lane by lane, through `forEachBilinearTile`:
+/// each location's taps are computed once and applied to eight channels at a time.
+/// `isa` picks the portable Swift steps or the AVX2 ones in CVecKernels (same bits).
 func bilinearZerosGridSample(_ x: Tensor, _ grid: Tensor, alignCorners: Bool, _ out: TensorType,
                              isa: VectorISA = .best) -> Tensor {
-    let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-    let ho = grid.shape[1], wo = grid.shape[2]
-    let hw = h * w, plane = ho * wo, blocks = (c + 7) / 8
+    let c = x.shape[1], ho = grid.shape[1], wo = grid.shape[2], plane = ho * wo
     return withFloats(x) { px in
         withFloats(grid) { pg in
             makeFloats(out.dtype, out.shape.ints ?? []) { py in
-                parallelChunks(n * ho, grain: Swift.max(1, 4096 / Swift.max(wo * c, 1))) { rows in
-                    // Taps of up to `tile` locations at a time (64 KB, cache-resident while
-                    // every channel block reads them).
-                    let tile = Swift.min(2048, Swift.min(rows.count, ho) * wo)
-                    var taps = [vk_bilinear_taps](repeating: vk_bilinear_taps(), count: tile)
-                    var image = [Float](repeating: 0, count: blocks * (hw + 1) * 8)
-                    var row = rows.lowerBound
-                    while row < rows.upperBound {
-                        // Rows row..<end share batch b; their locations are first..<first + count.
-                        let b = row / ho
-                        let end = Swift.min(rows.upperBound, (b + 1) * ho)
-                        let first = (row - b * ho) * wo, count = (end - row) * wo
-                        defer { row = end }
-                        guard count > 0 else { continue }
-                        image.withUnsafeMutableBufferPointer { img in
-                            for block in 0..<blocks where hw > 0 {
-                                interleave8(px.baseAddress! + (b * c + block * 8) * hw, lanes: Swift.min(8, c - block * 8),
-                                            hw, img.baseAddress! + block * (hw + 1) * 8, isa)
-                            }
-                        }
-                        for start in stride(from: first, to: first + count, by: tile) {
-                            let size = Swift.min(tile, first + count - start)
-                            taps.withUnsafeMutableBufferPointer { t in
-                                bilinearTaps(pg.baseAddress! + (b * plane + start) * 2, size, w: w, h: h,
-                                             alignCorners: alignCorners, t.baseAddress!, isa)
-                            }
-                            taps.withUnsafeBufferPointer { t in
-                                image.withUnsafeBufferPointer { img in
-                                    for block in 0..<blocks {
-                                        bilinearGather(img.baseAddress! + block * (hw + 1) * 8, t.baseAddress!, size,
-                                                       lanes: Swift.min(8, c - block * 8),
-                                                       py.baseAddress! + (b * c + block * 8) * plane + start, plane: plane, isa)
-                                    }
-                                }
-                            }
+                forEachBilinearTile(px.baseAddress!, x.shape, pg.baseAddress!, ho: ho, wo: wo, alignCorners: alignCorners,
+                                    isa: isa) { image, block, lanes, taps, b, first, rows in
+                    bilinearGather(image, taps, rows * wo, lanes: lanes,
+                                   py.baseAddress! + (b * c + block * 8) * plane + first * wo, plane: plane, isa)
+                }
+            }
+        }
+    }
+}
+
+/// The loop both bilinear-zeros kernels share, on an image [N, C, H, W] (`shape`; stored
+/// [H·W, N, C] when `channelsLast`) and a grid [N, Ho, Wo, 2]. Work splits over batch·output
+/// rows. A worker copies the image of each batch element it touches once, channel-interleaved
+/// in blocks of eight ([C/8][H·W + 1][8], with a zero pixel at H·W that outside taps read
+/// without a branch), then takes its rows in tiles of up to 2048 locations (whole rows; 64 KB
+/// of taps, cache-resident while every channel block reads them): the taps, then
+/// `apply(image block, block, lanes, taps, b, first row, rows)` for every channel block.
+func forEachBilinearTile(_ px: UnsafePointer<Float>, channelsLast: Bool = false, _ shape: [Int], _ pg: UnsafePointer<Float>,
+                         ho: Int, wo: Int, alignCorners: Bool, isa: VectorISA,
+                         _ apply: (UnsafePointer<Float>, Int, Int, UnsafePointer<vk_bilinear_taps>, Int, Int, Int) -> Void) {
+    let n = shape[0], c = shape[1], h = shape[2], w = shape[3]
+    let hw = h * w, blocks = (c + 7) / 8
+    parallelChunks(n * ho, grain: Swift.max(1, 4096 / Swift.max(wo * c, 1))) { rows in
+        let tileRows = wo > 0 ? Swift.max(1, Swift.min(2048 / wo, rows.count)) : rows.count
+        var taps = [vk_bilinear_taps](repeating: vk_bilinear_taps(), count: tileRows * wo)
+        var image = [Float](repeating: 0, count: blocks * (hw + 1) * 8)
+        var row = rows.lowerBound
+        while row < rows.upperBound {
+            // Rows row..<end share batch b.
+            let b = row / ho
+            let end = Swift.min(rows.upperBound, (b + 1) * ho)
+            defer { row = end }
+            image.withUnsafeMutableBufferPointer { img in
+                for block in 0..<blocks where hw > 0 {
+                    let lanes = Swift.min(8, c - block * 8), dst = img.baseAddress! + block * (hw + 1) * 8
+                    if channelsLast {
+                        gather8(px + b * c + block * 8, stride: n * c, lanes: lanes, hw, dst)
+                    } else {
+                        interleave8(px + (b * c + block * 8) * hw, lanes: lanes, hw, dst, isa)
+                    }
+                }
+            }
+            for start in stride(from: row, to: end, by: tileRows) {
+                let count = Swift.min(tileRows, end - start)  // rows start..<start + count
+                taps.withUnsafeMutableBufferPointer { t in
+                    bilinearTaps(pg + start * wo * 2, count * wo, w: w, h: h, alignCorners: alignCorners, t.baseAddress!, isa)
+                }
+                taps.withUnsafeBufferPointer { t in
+                    image.withUnsafeBufferPointer { img in
+                        for block in 0..<blocks {
+                            apply(img.baseAddress! + block * (hw + 1) * 8, block, Swift.min(8, c - block * 8), t.baseAddress!,
+                                  b, start - b * ho, count)
                         }
                     }
                 }
             }
         }
+    }
+}
+
+/// `interleave8`'s layout from channels-last pixels: pixel p's `lanes` ≤ 8 channels at
+/// src + p·stride to dst[p·8…]; like `interleave8`, the other lanes must hold zeros.
+func gather8(_ src: UnsafePointer<Float>, stride: Int, lanes: Int, _ hw: Int, _ dst: UnsafeMutablePointer<Float>) {
+    if lanes == 8 {
+        for p in 0..<hw { store8(load8(src + p * stride), dst + p * 8) }
+    } else {
+        for p in 0..<hw { (dst + p * 8).update(from: src + p * stride, count: lanes) }
     }
 }
 

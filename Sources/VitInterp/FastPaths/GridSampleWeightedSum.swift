@@ -47,7 +47,6 @@ struct WeightedSamplingPlan {
 /// leaving out chains touching `excluded` values (hooked values).
 func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: MulReduceSumPlan) -> WeightedSamplingPlan {
     let uses = graph.useCounts()
-    let limit = Int(Int32.max)
     func dims(_ v: ValueID) -> [Int]? {
         let t = graph.type(of: v)
         guard t.dtype == .float32, let d = t.shape.ints, d.allSatisfy({ $0 > 0 }) else { return nil }
@@ -73,8 +72,7 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
         defer { for v in node.outputs { definedBy[v.index] = i } }
         if case .sampling(.gridSample(let a)) = node.op, a.mode == .bilinear, a.paddingMode == .zeros,
            node.inputs.count == 2, node.outputs.count == 1, let x = dims(node.inputs[0]), x.count == 4,
-           dims(node.inputs[1])?.count == 4, dims(node.outputs[0])?.count == 4,
-           x[2] < limit, x[3] < limit, x[2] * x[3] < limit,  // both < 2³¹: the product fits
+           dims(node.inputs[1])?.count == 4, dims(node.outputs[0])?.count == 4, bilinearTapsFit(h: x[2], w: x[3]),
            uses[node.outputs[0].index] == 1, !excluded.contains(node.outputs[0]),
            bytes(node.inputs[0]) <= bytes(node.outputs[0]) - bytes(node.inputs[1]) {
             producer[node.outputs[0].index] = i
@@ -96,72 +94,23 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
 /// ReduceSum over the last axis of GridSample(x, grid) (bilinear, zeros padding) · weights:
 /// x [N, C, H, W] (stored [H·W, N, C] when `channelsLast`), grid [N, Ho, Wo, 2], weights
 /// [N, 1, Ho, Wo], all float32 with positive extents; the [N, C, Ho] sums typed `out`
-/// (keepdims either way). Laid out as
-/// `bilinearZerosGridSample`: the image copied channel-interleaved per batch element, taps of
-/// up to 2048 locations (whole rows of Wo) at a time, then every channel block; work splits
-/// over batch·output rows. `isa` picks the portable Swift steps or the AVX2 ones (same bits).
+/// (keepdims either way). Through `bilinearZerosGridSample`'s loop (`forEachBilinearTile`);
+/// `isa` picks the portable Swift steps or the AVX2 ones (same bits).
 func bilinearZerosWeightedSum(_ x: Tensor, channelsLast: Bool = false, _ grid: Tensor, _ weights: Tensor,
                               alignCorners: Bool, _ out: TensorType, isa: VectorISA = .best) -> Tensor {
-    let n = x.shape[0], c = x.shape[1], h = x.shape[2], w = x.shape[3]
-    let ho = grid.shape[1], wo = grid.shape[2]
-    let hw = h * w, blocks = (c + 7) / 8
+    let c = x.shape[1], ho = grid.shape[1], wo = grid.shape[2]
     return withFloats(x) { px in
         withFloats(grid) { pg in
             withFloats(weights) { pw in
                 makeFloats(.float32, out.shape.ints ?? [], writesAll: true) { py in
-                    parallelChunks(n * ho, grain: Swift.max(1, 4096 / Swift.max(wo * c, 1))) { rows in
-                        let tileRows = Swift.max(1, Swift.min(2048 / wo, rows.count))
-                        var taps = [vk_bilinear_taps](repeating: vk_bilinear_taps(), count: tileRows * wo)
-                        var image = [Float](repeating: 0, count: blocks * (hw + 1) * 8)
-                        var row = rows.lowerBound
-                        while row < rows.upperBound {
-                            // Rows row..<end share batch b.
-                            let b = row / ho
-                            let end = Swift.min(rows.upperBound, (b + 1) * ho)
-                            defer { row = end }
-                            image.withUnsafeMutableBufferPointer { img in
-                                for block in 0..<blocks {
-                                    let lanes = Swift.min(8, c - block * 8), dst = img.baseAddress! + block * (hw + 1) * 8
-                                    if channelsLast {
-                                        gather8(px.baseAddress! + b * c + block * 8, stride: n * c, lanes: lanes, hw, dst)
-                                    } else {
-                                        interleave8(px.baseAddress! + (b * c + block * 8) * hw, lanes: lanes, hw, dst, isa)
-                                    }
-                                }
-                            }
-                            for start in stride(from: row, to: end, by: tileRows) {
-                                let count = Swift.min(tileRows, end - start)  // rows start..<start + count
-                                taps.withUnsafeMutableBufferPointer { t in
-                                    bilinearTaps(pg.baseAddress! + start * wo * 2, count * wo, w: w, h: h,
-                                                 alignCorners: alignCorners, t.baseAddress!, isa)
-                                }
-                                taps.withUnsafeBufferPointer { t in
-                                    image.withUnsafeBufferPointer { img in
-                                        for block in 0..<blocks {
-                                            bilinearWeightedSum(img.baseAddress! + block * (hw + 1) * 8, t.baseAddress!,
-                                                                pw.baseAddress! + start * wo, rows: count, points: wo,
-                                                                lanes: Swift.min(8, c - block * 8),
-                                                                py.baseAddress! + (b * c + block * 8) * ho + (start - b * ho),
-                                                                plane: ho, isa)
-                                        }
-                                    }
-                                }
-                            }
-                        }
+                    forEachBilinearTile(px.baseAddress!, channelsLast: channelsLast, x.shape, pg.baseAddress!, ho: ho, wo: wo,
+                                        alignCorners: alignCorners, isa: isa) { image, block, lanes, taps, b, first, rows in
+                        bilinearWeightedSum(image, taps, pw.baseAddress! + (b * ho + first) * wo, rows: rows, points: wo,
+                                            lanes: lanes, py.baseAddress! + (b * c + block * 8) * ho + first, plane: ho, isa)
                     }
                 }
             }
         }
-    }
-}
-
-/// `interleave8`'s layout from channels-last pixels: pixel p's `lanes` ≤ 8 channels at
-/// src + p·stride to dst[p·8…]; like `interleave8`, the other lanes must hold zeros.
-func gather8(_ src: UnsafePointer<Float>, stride: Int, lanes: Int, _ hw: Int, _ dst: UnsafeMutablePointer<Float>) {
-    if lanes == 8 {
-        for p in 0..<hw { store8(load8(src + p * stride), dst + p * 8) }
-    } else {
-        for p in 0..<hw { (dst + p * 8).update(from: src + p * stride, count: lanes) }
     }
 }
 
