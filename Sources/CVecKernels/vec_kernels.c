@@ -379,9 +379,90 @@ AVX2 void vk_bilinear_weighted_sum_avx2(const float *pixels, const vk_bilinear_t
     }
 }
 
+/* ---- float16 conversions (F16C) ---- */
+
+int vk_f16c_usable(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
+    if (!(c & (1u << 27)) || !(c & (1u << 28)) || !(c & (1u << 29))) return 0; /* OSXSAVE, AVX, F16C */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return (lo & 6u) == 6u; /* XMM and YMM state enabled by the OS */
+}
+
+#define F16C __attribute__((target("avx2,f16c")))
+
+/* float16ToFloat of Tensor.swift for a NaN: sign, all-ones exponent, the payload shifted up
+   (a signalling NaN stays signalling, where the instruction would set the quiet bit). */
+static inline uint32_t half_nan_to_float_bits(uint16_t h) {
+    return ((uint32_t)(h & 0x8000u) << 16) | 0x7f800000u | ((uint32_t)(h & 0x3ffu) << 13);
+}
+
+F16C void vk_half_to_float_f16c(const uint16_t *src, float *dst, ptrdiff_t n) {
+    ptrdiff_t j = 0;
+    const __m128i exponent = _mm_set1_epi16(0x7c00), payload = _mm_set1_epi16(0x03ff), zero = _mm_setzero_si128();
+    for (; j + 8 <= n; j += 8) {
+        __m128i h = _mm_loadu_si128((const __m128i *)(src + j));
+        _mm256_storeu_ps(dst + j, _mm256_cvtph_ps(h));
+        /* A NaN has the whole exponent and a payload; its lanes are redone as Swift does. */
+        __m128i nan = _mm_andnot_si128(_mm_cmpeq_epi16(_mm_and_si128(h, payload), zero),
+                                       _mm_cmpeq_epi16(_mm_and_si128(h, exponent), exponent));
+        if (_mm_movemask_epi8(nan)) {
+            for (int k = 0; k < 8; k++) {
+                uint16_t v = src[j + k];
+                if ((v & 0x7c00u) == 0x7c00u && (v & 0x3ffu)) {
+                    uint32_t bits = half_nan_to_float_bits(v);
+                    __builtin_memcpy(dst + j + k, &bits, 4);
+                }
+            }
+        }
+    }
+    for (; j < n; j++) {
+        uint16_t v = src[j];
+        if ((v & 0x7c00u) == 0x7c00u && (v & 0x3ffu)) {
+            uint32_t bits = half_nan_to_float_bits(v);
+            __builtin_memcpy(dst + j, &bits, 4);
+        } else {
+            __m128i h = _mm_cvtsi32_si128(v);
+            dst[j] = _mm_cvtss_f32(_mm_cvtph_ps(h));
+        }
+    }
+}
+
+/* floatToFloat16 of Tensor.swift for a NaN: sign and the one quiet NaN (no payload). */
+static inline uint16_t float_nan_to_half(float f) {
+    uint32_t x;
+    __builtin_memcpy(&x, &f, 4);
+    return (uint16_t)(((x >> 16) & 0x8000u) | 0x7e00u);
+}
+
+F16C void vk_float_to_half_f16c(const float *src, uint16_t *dst, ptrdiff_t n) {
+    ptrdiff_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 v = _mm256_loadu_ps(src + j);
+        _mm_storeu_si128((__m128i *)(dst + j), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        if (_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q))) {
+            for (int k = 0; k < 8; k++)
+                if (src[j + k] != src[j + k]) dst[j + k] = float_nan_to_half(src[j + k]);
+        }
+    }
+    for (; j < n; j++) {
+        float f = src[j];
+        if (f != f) {
+            dst[j] = float_nan_to_half(f);
+        } else {
+            __m128i h = _mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            dst[j] = (uint16_t)_mm_extract_epi16(h, 0);
+        }
+    }
+}
+
 #else
 
 int vk_avx2_usable(void) { return 0; }
+int vk_f16c_usable(void) { return 0; }
+void vk_half_to_float_f16c(const uint16_t *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
+void vk_float_to_half_f16c(const float *src, uint16_t *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_erf_avx2(const float *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_softmax_row_avx2(const float *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_gelu_avx2(const float *src, float *dst, ptrdiff_t n, int approximate) {

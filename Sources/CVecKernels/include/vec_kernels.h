@@ -6,7 +6,8 @@
    zeros-padding GridSample fast path's steps (GridSampleBilinearZeros.swift). Each performs the same
    IEEE operations in the same order as the Swift code (no FMA, no reassociation), so its
    results equal the portable kernel's bit for bit; FastPathTests pins that. Call them only
-   when vk_avx2_usable() returns 1. */
+   when vk_avx2_usable() returns 1. Also float16 ⇄ float32 conversions with F16C, equal to
+   VitIR's scalar ones (HalfConversionTests). */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -49,5 +50,16 @@ void vk_bilinear_gather_avx2(const float *pixels, const vk_bilinear_taps *taps, 
    float and summed in double in point order from 0.0, rounded to float into dst[j·plane + row]. */
 void vk_bilinear_weighted_sum_avx2(const float *pixels, const vk_bilinear_taps *taps, const float *weights,
                                    ptrdiff_t rows, ptrdiff_t points, int lanes, float *dst, ptrdiff_t plane);
+
+/* 1 when the CPU has F16C (and AVX) and the OS saves the YMM registers, else 0. */
+int vk_f16c_usable(void);
+
+/* IEEE half to float, exact; a NaN keeps its payload and its signalling bit (VitIR's
+   float16ToFloat bit for bit). Call only when vk_f16c_usable() returns 1. */
+void vk_half_to_float_f16c(const uint16_t *src, float *dst, ptrdiff_t n);
+
+/* Float to IEEE half, round to nearest even; a NaN becomes the quiet NaN 0x7e00 with its sign
+   (VitIR's floatToFloat16 bit for bit). Call only when vk_f16c_usable() returns 1. */
+void vk_float_to_half_f16c(const float *src, uint16_t *dst, ptrdiff_t n);
 
 #endif

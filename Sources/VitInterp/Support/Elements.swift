@@ -8,6 +8,7 @@ import VitIR
 /// bfloat16 and integers up to 2^24.
 func withFloats<R>(_ t: Tensor, _ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
     if t.dtype == .float32 { return try t.withElements(as: Float.self, body) }
+    if t.dtype == .float16 { return try withNonNilBase(widenedHalves(t), body) }
     return try withNonNilBase(t.floats, body)
 }
 
@@ -31,6 +32,9 @@ func makeFloats(_ dtype: DType, _ shape: [Int], writesAll: Bool = false,
     let n = shape.reduce(1, *)
     var values = [Float](repeating: 0, count: Swift.max(n, 1))
     try values.withUnsafeMutableBufferPointer { try body(UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
+    if dtype == .float16 {
+        return values.withUnsafeBufferPointer { narrowedToHalves(UnsafeBufferPointer(rebasing: $0[0..<n]), shape: shape) }
+    }
     return fromFloats(Array(values.prefix(n)), dtype: dtype, shape: shape)
 }
 
@@ -39,11 +43,12 @@ func fromFloats(_ values: [Float], dtype: DType, shape: [Int]) -> Tensor {
     switch dtype {
     case .float32:
         return Tensor(values, shape: shape)
-    case .float16, .bfloat16:
-        let convert = dtype == .float16 ? floatToFloat16 : floatToBFloat16
+    case .float16:
+        return values.withUnsafeBufferPointer { narrowedToHalves($0, shape: shape) }
+    case .bfloat16:
         return Tensor(dtype: dtype, shape: shape) { raw in
             let p = raw.bindMemory(to: UInt16.self)
-            for i in values.indices { p[i] = convert(values[i]) }
+            for i in values.indices { p[i] = floatToBFloat16(values[i]) }
         }
     case .int64, .int32, .uint8, .int8, .bool:
         return castFloats(values, to: dtype, shape: shape)
