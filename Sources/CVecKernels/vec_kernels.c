@@ -457,10 +457,68 @@ F16C void vk_float_to_half_f16c(const float *src, uint16_t *dst, ptrdiff_t n) {
     }
 }
 
+/* ---- QuantizeLinear / DequantizeLinear, 8-bit ---- */
+
+/* One element as quantizeLinearReference computes it (float32 x, 8-bit output). */
+static inline int32_t quantize_one(float x, float scale, float zero, float lo, float hi) {
+    float r = __builtin_rintf(x / scale) + zero;
+    if (r != r) return (int32_t)lo;
+    return (int32_t)(r < lo ? lo : (r > hi ? hi : r));
+}
+
+AVX2 void vk_quantize8_avx2(const float *x, ptrdiff_t n, const float *scale, const float *zero, ptrdiff_t step,
+                            float lo, float hi, int is_signed, void *dst) {
+    uint8_t *u = (uint8_t *)dst;
+    ptrdiff_t j = 0;
+    const __m256 vlo = splat(lo), vhi = splat(hi);
+    for (; j + 8 <= n; j += 8) {
+        __m256 s = step ? _mm256_loadu_ps(scale + j) : splat(scale[0]);
+        __m256 z = step ? _mm256_loadu_ps(zero + j) : splat(zero[0]);
+        __m256 r = add(_mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(x + j), s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+        /* max(r, lo) then min(·, hi): the scalar clamp; maxps returns its second operand, lo,
+           where r is NaN, which is the scalar NaN rule. */
+        r = _mm256_min_ps(_mm256_max_ps(r, vlo), vhi);
+        __m256i i32 = _mm256_cvtps_epi32(r); /* integral and within [-128, 255]: exact */
+        __m128i i16 = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+        __m128i i8 = is_signed ? _mm_packs_epi16(i16, i16) : _mm_packus_epi16(i16, i16);
+        _mm_storel_epi64((__m128i *)(u + j), i8);
+    }
+    for (; j < n; j++) {
+        int32_t q = quantize_one(x[j], scale[step ? j : 0], zero[step ? j : 0], lo, hi);
+        u[j] = (uint8_t)q;
+    }
+}
+
+AVX2 void vk_dequantize8_avx2(const void *q, int is_signed, ptrdiff_t n, const float *scale, const int32_t *zero,
+                              ptrdiff_t step, float *dst) {
+    const uint8_t *u = (const uint8_t *)q;
+    const int8_t *s8 = (const int8_t *)q;
+    ptrdiff_t j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m128i bytes = _mm_loadl_epi64((const __m128i *)(u + j));
+        __m256i v = is_signed ? _mm256_cvtepi8_epi32(bytes) : _mm256_cvtepu8_epi32(bytes);
+        __m256i z = step ? _mm256_loadu_si256((const __m256i *)(zero + j)) : _mm256_set1_epi32(zero[0]);
+        __m256 s = step ? _mm256_loadu_ps(scale + j) : splat(scale[0]);
+        _mm256_storeu_ps(dst + j, mul(_mm256_cvtepi32_ps(_mm256_sub_epi32(v, z)), s));
+    }
+    for (; j < n; j++) {
+        int32_t v = is_signed ? (int32_t)s8[j] : (int32_t)u[j];
+        dst[j] = (float)(v - zero[step ? j : 0]) * scale[step ? j : 0];
+    }
+}
+
 #else
 
 int vk_avx2_usable(void) { return 0; }
 int vk_f16c_usable(void) { return 0; }
+void vk_quantize8_avx2(const float *x, ptrdiff_t n, const float *scale, const float *zero, ptrdiff_t step,
+                       float lo, float hi, int is_signed, void *dst) {
+    (void)x; (void)n; (void)scale; (void)zero; (void)step; (void)lo; (void)hi; (void)is_signed; (void)dst;
+}
+void vk_dequantize8_avx2(const void *q, int is_signed, ptrdiff_t n, const float *scale, const int32_t *zero,
+                         ptrdiff_t step, float *dst) {
+    (void)q; (void)is_signed; (void)n; (void)scale; (void)zero; (void)step; (void)dst;
+}
 void vk_half_to_float_f16c(const uint16_t *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_float_to_half_f16c(const float *src, uint16_t *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }
 void vk_erf_avx2(const float *src, float *dst, ptrdiff_t n) { (void)src; (void)dst; (void)n; }

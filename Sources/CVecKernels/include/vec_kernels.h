@@ -62,4 +62,15 @@ void vk_half_to_float_f16c(const uint16_t *src, float *dst, ptrdiff_t n);
    (VitIR's floatToFloat16 bit for bit). Call only when vk_f16c_usable() returns 1. */
 void vk_float_to_half_f16c(const float *src, uint16_t *dst, ptrdiff_t n);
 
+/* QuantizeLinear of n floats to int8 (is_signed) or uint8 at dst: saturate(rint(x / scale) +
+   zero) clamped to [lo, hi], NaN to lo; scale and zero one value (step 0) or one per element
+   (step 1). The arithmetic of quantizeLinearReference (Kernels/Quantize.swift), bit for bit. */
+void vk_quantize8_avx2(const float *x, ptrdiff_t n, const float *scale, const float *zero, ptrdiff_t step,
+                       float lo, float hi, int is_signed, void *dst);
+
+/* DequantizeLinear of n int8 (is_signed) or uint8 values: (q − zero) · scale in float, scale and
+   zero one value (step 0) or one per element (step 1); dequantizeLinearReference's bits. */
+void vk_dequantize8_avx2(const void *q, int is_signed, ptrdiff_t n, const float *scale, const int32_t *zero,
+                         ptrdiff_t step, float *dst);
+
 #endif

@@ -6,7 +6,13 @@ import VitIR
 /// then rounded half to even (numpy's `rint`) and saturated to the output type's range. A NaN
 /// quotient saturates to the range's minimum, as the reference's `rint(nan).astype(int32)`
 /// (INT32_MIN on x86) does after adding the zero point and clipping. Tolerance class: exact.
+/// Takes the fast path `quantize8Runs` where it applies.
 func quantizeLinear(_ x: [Tensor], _ q: QuantizeAttributes, _ out: TensorType) throws -> Tensor {
+    if let fast = try quantize8Runs(x, q) { return fast }
+    return try quantizeLinearReference(x, q, out)
+}
+
+func quantizeLinearReference(_ x: [Tensor], _ q: QuantizeAttributes, _ out: TensorType) throws -> Tensor {
     let granularity = try QuantizationGranularity.of(scale: x[1].shape, x: x[0].shape, axis: q.axis)
     let lanes = QuantizationLanes(granularity, shape: x[0].shape)
     let scales = x[1].floats
@@ -31,8 +37,14 @@ func quantizeLinear(_ x: [Tensor], _ q: QuantizeAttributes, _ out: TensorType) t
 
 /// ONNX DequantizeLinear (opsets 13…21; int8, uint8 or int32 input): y = (x − zero_point) ·
 /// scale, computed in Float32 and rounded to the scale's dtype, per tensor or along one axis.
-/// Tolerance class: exact (one rounding of an exact difference times the scale).
+/// Tolerance class: exact (one rounding of an exact difference times the scale). Takes the fast
+/// path `dequantize8Runs` where it applies.
 func dequantizeLinear(_ x: [Tensor], axis: Int, _ out: TensorType) throws -> Tensor {
+    if let fast = try dequantize8Runs(x, axis: axis, out) { return fast }
+    return try dequantizeLinearReference(x, axis: axis, out)
+}
+
+func dequantizeLinearReference(_ x: [Tensor], axis: Int, _ out: TensorType) throws -> Tensor {
     let granularity = try QuantizationGranularity.of(scale: x[1].shape, x: x[0].shape, axis: axis)
     let lanes = QuantizationLanes(granularity, shape: x[0].shape)
     let scales = x[1].floats
