@@ -47,18 +47,23 @@ public func collectStatistics(_ graph: Graph, targets: [String], samples: some C
                     throw QuantizationError("calibration sample \(k + 1): \(error)")
                 }
                 for (name, tensor) in result.observed.sorted(by: { $0.key < $1.key }) {
-                    let values = tensor.floats
-                    if pass == 0, let bad = values.first(where: { !$0.isFinite }) {
-                        throw QuantizationError("calibration sample \(k + 1): activation '\(name)' holds \(bad); cannot calibrate a range")
+                    let bad: Float? = withFloat32(tensor) { p in
+                        if pass == 1 { stats[name]?.observeHistogram(p); return nil }
+                        return stats[name]?.observeExtremes(p).map { p[$0] }
                     }
-                    values.withUnsafeBufferPointer { p in
-                        if pass == 0 { stats[name]?.observeExtremes(p) } else { stats[name]?.observeHistogram(p) }
+                    if let bad {
+                        throw QuantizationError("calibration sample \(k + 1): activation '\(name)' holds \(bad); cannot calibrate a range")
                     }
                 }
             }
         }
     }
     return stats
+}
+
+/// `body` on `t`'s elements as Float32: in place for a float32 tensor, else a widened copy.
+private func withFloat32<R>(_ t: Tensor, _ body: (UnsafeBufferPointer<Float>) -> R) -> R {
+    t.dtype == .float32 ? t.withElements(as: Float.self, body) : t.floats.withUnsafeBufferPointer(body)
 }
 
 /// `targets` split, in order, into groups whose float32 bytes stay under `maxBytes` (a tensor

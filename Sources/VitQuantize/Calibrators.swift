@@ -39,12 +39,29 @@ public struct ActivationStatistics: Sendable, Equatable {
     public var absMax: Float { Swift.max(Swift.abs(min), Swift.abs(max)) }
 
     /// Adds values to the extremes (first pass).
-    public mutating func observeExtremes(_ values: UnsafeBufferPointer<Float>) {
-        for v in values {
-            min = Swift.min(min, v)
-            max = Swift.max(max, v)
+    /// Returns the index of the first non-finite value instead, leaving the statistics as they
+    /// were, when there is one. Eight lanes at a time (NaN compares false, as in the scalar loop).
+    @discardableResult
+    public mutating func observeExtremes(_ values: UnsafeBufferPointer<Float>) -> Int? {
+        typealias Float8 = SIMD8<Float>
+        let raw = UnsafeRawPointer(values.baseAddress), full = values.count & ~7
+        var lo = Float8(repeating: .infinity), hi = Float8(repeating: -.infinity), finite = Float8(repeating: 0)
+        var j = 0
+        while j < full {
+            let v = raw!.loadUnaligned(fromByteOffset: j * 4, as: Float8.self)
+            lo.replace(with: v, where: v .< lo)
+            hi.replace(with: v, where: v .> hi)
+            finite += v * 0 // stays 0 while every value is finite; NaN once one is not
+            j += 8
         }
+        var (newMin, newMax) = (Swift.min(min, lo.min()), Swift.max(max, hi.max()))
+        for v in values[full...] { (newMin, newMax) = (Swift.min(newMin, v), Swift.max(newMax, v)) }
+        if finite != Float8(repeating: 0) || values[full...].contains(where: { !$0.isFinite }) {
+            return values.firstIndex { !$0.isFinite }
+        }
+        (min, max) = (newMin, newMax)
         count += values.count
+        return nil
     }
 
     /// Adds values to the histogram (second pass, after every extreme is known); values

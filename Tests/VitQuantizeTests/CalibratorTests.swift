@@ -28,6 +28,29 @@ func gaussian(_ n: Int, seed: UInt64) -> [Float] {
         #expect(Calibrator.minMax.range(statistics([1, 4]), symmetric: false) == ActivationRange(lower: 0, upper: 4))
     }
 
+    /// The eight-lane extremes equal the scalar ones over lengths with and without tails, and
+    /// a non-finite value anywhere (vector body or tail) is reported by its first index and
+    /// leaves the statistics as they were.
+    @Test func extremesAndTheFirstNonFiniteValue() {
+        var rng = SplitMix64(seed: 9)
+        for n in [0, 1, 7, 8, 9, 63, 64, 1001] {
+            let values = (0..<n).map { _ in rng.nextNormal() * 5 }
+            var s = ActivationStatistics()
+            let first = values.withUnsafeBufferPointer { s.observeExtremes($0) }
+            #expect(first == nil)
+            #expect(s.min == (values.min() ?? .infinity) && s.max == (values.max() ?? -.infinity) && s.count == n, "n=\(n)")
+            for (position, bad) in [(0, Float.nan), (n / 2, .infinity), (n - 1, -.infinity)] where n > 0 {
+                var spoiled = values
+                spoiled[position] = bad
+                if position + 1 < n { spoiled[n - 1] = .nan }
+                var t = s
+                let index = spoiled.withUnsafeBufferPointer { t.observeExtremes($0) }
+                #expect(index == position, "n=\(n) \(bad) at \(position)")
+                #expect(t == s)
+            }
+        }
+    }
+
     @Test func percentileCountsWholeBins() {
         // absMax 1, 4 bins per sign of width 0.25: 97 values in |x| bin 0, 2 in bin 2, 1 in bin 3.
         let values = Array(repeating: Float(0.1), count: 97) + [0.6, -0.6, -1]
