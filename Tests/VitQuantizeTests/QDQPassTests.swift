@@ -98,6 +98,13 @@ func samples(_ graph: Graph, count: Int) throws -> [[String: Tensor]] {
         let x = try samples(g, count: 3).flatMap { $0["x"]!.floats }
         #expect(all["x"]?.min == x.min() && all["x"]?.max == x.max() && all["x"]?.count == 96)
         #expect(throws: QuantizationError.self) { try collectStatistics(g, targets: targets, samples: [[String: Tensor]]()) }
+        // A non-finite activation is refused, naming the tensor and the sample.
+        var spoiled = try samples(g, count: 2)
+        var bad = spoiled[1]["x"]!.floats
+        bad[bad.count - 1] = .infinity
+        spoiled[1]["x"] = Tensor(bad, shape: spoiled[1]["x"]!.shape)
+        let error = #expect(throws: QuantizationError.self) { try collectStatistics(g, targets: ["x"], samples: spoiled) }
+        #expect(error?.description == "calibration sample 2: activation 'x' holds inf; cannot calibrate a range")
     }
 }
 
