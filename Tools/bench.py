@@ -12,6 +12,9 @@ Models: the default detector (dino-dinov2-b, 512²) and the ViT-B/14→16 backbo
   - the interpreter on the traced model (-m) with each GEMM library (--gemm onednn, openblas)
     and on the exported file (--onnx): wall and CPU seconds per run, and seconds per top-level
     scope (backbone, pyramid, neck, encoder, proposals, decoder, post-process) from --profile;
+  - the interpreter in reduced precision: the traced model with --precision fp16 and mixed,
+    and the int8 file `vitexport onnx --precision int8 --calibrate-seeded 2` writes (--onnx;
+    its export time is a note), for what `verify --precision …` costs on a laptop;
   - onnxruntime and OpenVINO (CPU, f32) on the exported file when importable, latency and
     seconds per scope from their profilers (a separate, untimed run);
   - backbone only, when --torch-python has torch and timm: torch eager, torch.onnx.export and
@@ -84,10 +87,10 @@ def run_interpreter(exe, args, threads, warmup, save=None):
     return wall, cpu, scopes
 
 
-def export(exe, model, path, threads):
+def export(exe, model, path, threads, extra=()):
     """`vitexport onnx` under /usr/bin/time: (wall seconds, peak RSS bytes)."""
     r = subprocess.run(["/usr/bin/time", "-f", "%e %M", str(exe), "onnx", "-m", model, "--threads", str(threads),
-                        "-o", str(path)], capture_output=True, text=True)
+                        *extra, "-o", str(path)], capture_output=True, text=True)
     if r.returncode != 0:
         sys.exit(f"FAIL: export of {model}\n{r.stdout}{r.stderr}")
     seconds, kib = r.stderr.strip().splitlines()[-1].split()
@@ -237,9 +240,15 @@ def bench_model(exe, label, model, args, work, torch_python, gemm_rate):
         shutil.rmtree(io)
     run_interpreter(exe, ["-m", model], threads, 0, save=io)  # inputs for the runtimes
     feeds = {p.name[len("input."):-len(".npy")]: np.load(p) for p in io.glob("input.*.npy")}
+    int8_path = work / f"{model}.int8.onnx"
+    int8_seconds, _ = export(exe, model, int8_path, threads, ["--precision", "int8", "--calibrate-seeded", "2"])
+    notes.append(f"int8 export (`--precision int8 --calibrate-seeded 2`, one run) {int8_seconds:.2f} s")
     sides = {"interpreter -m (onednn)": ("interp", ["-m", model, "--gemm", "onednn"]),
              "interpreter -m (openblas)": ("interp", ["-m", model, "--gemm", "openblas"]),
-             "interpreter --onnx (onednn)": ("interp", ["--onnx", onnx_path])}
+             "interpreter --onnx (onednn)": ("interp", ["--onnx", onnx_path]),
+             "interpreter -m --precision fp16": ("interp", ["-m", model, "--precision", "fp16"]),
+             "interpreter -m --precision mixed": ("interp", ["-m", model, "--precision", "mixed"]),
+             "interpreter --onnx int8 file": ("interp", ["--onnx", int8_path])}
     runtimes = {}
     for kind in ("onnxruntime", "openvino"):
         reason = importable(kind)
