@@ -21,8 +21,9 @@ func withNonNilBase<T: Numeric, R>(_ values: [T], _ body: (UnsafeBufferPointer<T
 
 /// A tensor of floating-point `dtype` whose elements `body` writes as Float32. They start as
 /// zeros, unless `writesAll` (the kernel writes every element, whatever the shape and values):
-/// then a float32 tensor's storage is not zeroed first (`Tensor.overwriting`;
-/// debug builds fill it with NaNs instead, so the tests catch an element left unwritten).
+/// then a float32 tensor's storage, or a float16 tensor's Float32 scratch, is not zeroed first
+/// (`Tensor.overwriting`; debug builds fill it with NaNs instead, so the tests catch an
+/// element left unwritten).
 func makeFloats(_ dtype: DType, _ shape: [Int], writesAll: Bool = false,
                 _ body: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows -> Tensor {
     if dtype == .float32, writesAll {
@@ -30,11 +31,22 @@ func makeFloats(_ dtype: DType, _ shape: [Int], writesAll: Bool = false,
     }
     if dtype == .float32 { return try Tensor.float32(shape, body) }
     let n = shape.reduce(1, *)
+    if dtype == .float16 {
+        // Float32 scratch, narrowed once: zeroed unless the kernel writes it all (debug builds
+        // fill it with NaNs then, as Tensor.overwriting does).
+        let scratch = UnsafeMutableBufferPointer<Float>.allocate(capacity: Swift.max(n, 1))
+        defer { scratch.deallocate() }
+        var fill: Float = 0
+        #if DEBUG
+        if writesAll { fill = .nan }
+        #endif
+        if !writesAll || fill.isNaN { scratch.initialize(repeating: fill) }
+        let values = UnsafeMutableBufferPointer(rebasing: scratch[0..<n])
+        try body(values)
+        return narrowedToHalves(UnsafeBufferPointer(values), shape: shape)
+    }
     var values = [Float](repeating: 0, count: Swift.max(n, 1))
     try values.withUnsafeMutableBufferPointer { try body(UnsafeMutableBufferPointer(rebasing: $0[0..<n])) }
-    if dtype == .float16 {
-        return values.withUnsafeBufferPointer { narrowedToHalves(UnsafeBufferPointer(rebasing: $0[0..<n]), shape: shape) }
-    }
     return fromFloats(Array(values.prefix(n)), dtype: dtype, shape: shape)
 }
 
