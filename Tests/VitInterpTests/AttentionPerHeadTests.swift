@@ -32,8 +32,16 @@ extension FastPathTests {
                 // One buffer per worker that took heads (two at most here), or one for all.
                 #expect([1, 2].contains { fused.scratchBytes == $0 * m * n * 4 })
             }
+            // float16: the plain float16 kernels round the scores, probabilities and output.
+            let (q16, k16, v16) = try (half(q), half(k), half(v))
+            let plain16 = matMul(try softmax(matMul(q16, k16, TensorType(.float16, scoresType.shape)), axis: -1), v16,
+                                 TensorType(.float16, outType.shape))
+            let fused16 = VitInterp.attentionPerHead(q16, k16, transK: false, v16).output
+            #expect(fused16.dtype == .float16 && fused16.bitwiseEqual(plain16), "float16 batch \(batch) m \(m) n \(n) depth \(depth) d \(d)")
         }
     }
+
+    func half(_ t: Tensor) throws -> Tensor { try eval1(.cast(to: .float16), [t]) }
 }
 
 /// The interpreter's planned MatMul → Softmax → MatMul fusion (FastPaths/AttentionPerHead.swift):
@@ -48,13 +56,16 @@ extension FastPathTests {
     /// another axis, scores that are also an output, v computed after the scores, v
     /// broadcast over the heads, and probabilities that are also an output.
     /// `only`, when given, keeps just the chains of those names.
-    func graph(only: Set<String>? = nil) throws -> (Graph, [String: Tensor]) {
+    func graph(only: Set<String>? = nil, dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 5)
-        func random(_ shape: [Int]) -> Tensor { Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -2...2) }, shape: shape) }
+        func random(_ shape: [Int]) -> Tensor {
+            let values = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -2...2) }, shape: shape)
+            return dtype == .float32 ? values : try! eval1(.cast(to: dtype), [values])
+        }
         let t = Tracer(name: "attention")
-        let type = TensorType(.float32, [1, 2, 9, 4])
+        let type = TensorType(dtype, [1, 2, 9, 4])
         let q = t.input("q", type), k = t.input("k", type), v = t.input("v", type)
-        let kt = t.input("kt", TensorType(.float32, [1, 2, 4, 9])), shared = t.input("shared", TensorType(.float32, [1, 1, 9, 4]))
+        let kt = t.input("kt", TensorType(dtype, [1, 2, 4, 9])), shared = t.input("shared", TensorType(dtype, [1, 1, 9, 4]))
         func attention(_ name: String, k: SymbolicTensor, v: SymbolicTensor? = nil, axis: Int = -1, late: Bool = false,
                        keepScores: Bool = false, keepProbabilities: Bool = false) throws {
             guard only?.contains(name) ?? true else { return }
@@ -104,8 +115,8 @@ extension FastPathTests {
                               planned: [viewed.value.weighted]).byScores.count == 1)
     }
 
-    @Test func fusedRunEqualsTheUnfusedRunBitForBit() throws {
-        let (g, feeds) = try graph()
+    @Test(arguments: [DType.float32, .float16]) func fusedRunEqualsTheUnfusedRunBitForBit(dtype: DType) throws {
+        let (g, feeds) = try graph(dtype: dtype)
         let fused = try Interpreter(g).run(feeds: feeds)
         // Observing the probabilities leaves the two chains out and nothing else.
         let p = plan(g)
@@ -116,9 +127,12 @@ extension FastPathTests {
             #expect(try #require(fused[name]).bitwiseEqual(try #require(unfused[name])), "\(name)")
         }
         // Rounding class against the plain kernels (no fusion at all): dot products of ≤ 9 terms.
+        // float16 takes no other fusion (k's Transpose is stored), so there it is bit for bit.
         let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuse: false))
         for name in Self.fusable {
             let f = try #require(fused[name]), r = try #require(plain[name])
+            #expect(f.dtype == dtype)
+            if dtype == .float16 { #expect(f.bitwiseEqual(r), "\(name)") }
             #expect(zip(f.floats, r.floats).allSatisfy { Swift.abs($0 - $1) <= 1e-5 }, "\(name)")
         }
         #expect(fused.peakBytes <= (try #require(plannedMemory(g))).peakActivationBytes)

@@ -43,6 +43,11 @@ import VitIR
                 let mismatch = (0..<n).first { out[$0] != floatToFloat16(floats[$0]) }
                 #expect(mismatch == nil, "\(path) n=\(n): float bits \(mismatch.map { String(floats[$0].bitPattern, radix: 16) } ?? "")")
             }
+            // In place, in chunks: what narrowing and widening again give.
+            var rounded = floats
+            rounded.withUnsafeMutableBufferPointer { roundThroughHalf($0.baseAddress!, $0.count, path) }
+            let wrong = floats.indices.first { rounded[$0].bitPattern != float16ToFloat(floatToFloat16(floats[$0])).bitPattern }
+            #expect(wrong == nil, "\(path) roundThroughHalf: float bits \(wrong.map { String(floats[$0].bitPattern, radix: 16) } ?? "")")
         }
     }
 

@@ -10,7 +10,9 @@ import VitIR
 // interpreter's run plans it (`attentionPlan`): the first MatMul node computes the output, the
 // Softmax node does nothing and the second MatMul node binds it.
 //
-// Applies when: every value (q, k, v, scores, probabilities, output) is float32 with a static
+// Applies when: every value (q, k, v, scores, probabilities, output) is float32, or every one
+// float16 (the scores and probabilities are then rounded to float16 precision in the buffer, as
+// the plain path stores them, and the output once), with a static
 // shape of one rank ≥ 2 and equal batch axes (no broadcasting), every extent of m, n, k, d is
 // positive, the Softmax normalizes the last axis, the scores' only use is the Softmax and the
 // probabilities' only use is the second MatMul's left operand, neither is hooked or a graph
@@ -46,9 +48,11 @@ func attentionPlan(_ graph: Graph, excluded: Set<ValueID>, transposed: Transpose
     var scoresOf: [Int: Int] = [:]  // scores value index → first MatMul node index
     var softmaxOf: [Int: (node: Int, scores: Int)] = [:]  // probabilities value index → Softmax
     var plan = AttentionPlan()
+    // The static dims of a float32 or float16 value of rank ≥ 2 with positive extents.
     func float32(_ v: ValueID) -> [Int]? {
         let t = graph.type(of: v)
-        guard t.dtype == .float32, let dims = t.shape.ints, dims.count >= 2, dims.allSatisfy({ $0 > 0 }) else { return nil }
+        guard t.dtype == .float32 || t.dtype == .float16, let dims = t.shape.ints, dims.count >= 2,
+              dims.allSatisfy({ $0 > 0 }) else { return nil }
         return dims
     }
     for (i, node) in graph.nodes.enumerated() {
@@ -61,7 +65,9 @@ func attentionPlan(_ graph: Graph, excluded: Set<ValueID>, transposed: Transpose
                transposed.operandsOfMatMul[i] == nil, float32(out) != nil {
                 let q = graph.nodes[first].inputs[0], k = graph.nodes[first].inputs[1], v = node.inputs[1]
                 let batch = [q, k, v, out].map { float32($0).map { Array($0.dropLast(2)) } }
-                guard batch.allSatisfy({ $0 != nil && $0 == batch[0] }), (definedAt[v.index] ?? -1) < first else { continue }
+                let dtypes = Set([q, k, v, out, node.inputs[0], graph.nodes[first].outputs[0]].map { graph.type(of: $0).dtype })
+                guard batch.allSatisfy({ $0 != nil && $0 == batch[0] }), dtypes.count == 1,
+                      (definedAt[v.index] ?? -1) < first else { continue }
                 plan.byScores[first] = PlannedAttention(softmax: s, weighted: i, values: v)
                 plan.softmaxes.insert(s)
             } else if transposed.operandsOfMatMul[i]?.transA != true, uses[out.index] == 1, !excluded.contains(out),
@@ -81,7 +87,9 @@ func attentionPlan(_ graph: Graph, excluded: Set<ValueID>, transposed: Transpose
 }
 
 /// Softmax(q · op(k), last axis) · v: q [batch…, m, k], k [batch…, k, n] (stored [batch…, n, k]
-/// under `transK`), v [batch…, n, d], all float32 with equal batch axes and positive extents.
+/// under `transK`), v [batch…, n, d], all float32 or all float16 with equal batch axes and
+/// positive extents (float16: computed in Float32, the scores, probabilities and output each
+/// rounded to float16 as the plain MatMul, Softmax and MatMul store them).
 /// Returns the [batch…, m, d] output and the bytes of the scores buffers it used: with oneDNN
 /// and at least as many heads as threads, each worker takes whole heads through its own
 /// buffer with single-threaded GEMMs (one parallel region per call instead of three per head);
@@ -94,17 +102,28 @@ func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (o
     let heads = q.shape.dropLast(2).reduce(1, *)
     let perWorker = GEMMBackend.current == .oneDNN && heads >= Threading.limit && Threading.limit > 1
     let buffers = Atomic<Int>(perWorker ? 0 : 1)  // as many as the workers that ran
+    let half = q.dtype == .float16
+    // The stored precision of scores and probabilities: float16's, row by row, for float16.
+    func stored(_ p: UnsafeMutablePointer<Float>, rows: Int, split: Bool) {
+        guard half else { return }
+        if !split { return roundThroughHalf(p, rows * n) }
+        parallelChunks(rows, grain: Swift.max(1, (1 << 14) / n)) { range in
+            roundThroughHalf(p + range.lowerBound * n, range.count * n)
+        }
+    }
     let output = withFloats(q) { pq in
         withFloats(k) { pk in
             withFloats(v) { pv in
-                makeFloats(.float32, Array(q.shape.dropLast()) + [d], writesAll: true) { po in
+                makeFloats(q.dtype, Array(q.shape.dropLast()) + [d], writesAll: true) { po in
                     let Q = pq.baseAddress!, K = pk.baseAddress!, V = pv.baseAddress!, O = po.baseAddress!
                     guard perWorker else {
                         let scratch = scoresBuffer(m * n)
                         defer { scratch.deallocate() }
                         for h in 0..<heads {
                             sgemm(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, K + h * depth * n, scratch)
+                            stored(scratch, rows: m, split: true)
                             softmaxRows(scratch, scratch, rows: m, n: n)
+                            stored(scratch, rows: m, split: true)
                             sgemm(m: m, n: d, k: n, scratch, V + h * n * d, O + h * m * d)
                         }
                         return
@@ -117,7 +136,9 @@ func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (o
                             oneDNNGemmOnThisThread(transA: false, transB: transK, m: m, n: n, k: depth, alpha: 1,
                                                    Q + h * m * depth, lda: depth, K + h * depth * n, ldb: transK ? depth : n,
                                                    beta: 0, scratch)
+                            stored(scratch, rows: m, split: false)
                             for row in 0..<m { softmaxRow(scratch + row * n, scratch + row * n, n, .best) }
+                            stored(scratch, rows: m, split: false)
                             oneDNNGemmOnThisThread(transA: false, transB: false, m: m, n: d, k: n, alpha: 1,
                                                    scratch, lda: n, V + h * n * d, ldb: d, beta: 0, O + h * m * d)
                         }

@@ -21,11 +21,15 @@ enum HalfConversion: Sendable, CaseIterable {
 func halfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int,
                  _ path: HalfConversion = .best) {
     parallelChunks(n, grain: 1 << 16) { range in
-        let s = src + range.lowerBound, d = dst + range.lowerBound
-        switch path {
-        case .f16c: vk_half_to_float_f16c(s, d, range.count)
-        case .scalar: for i in 0..<range.count { d[i] = float16ToFloat(s[i]) }
-        }
+        widen(src + range.lowerBound, dst + range.lowerBound, range.count, path)
+    }
+}
+
+/// `halfToFloat` on the calling thread.
+private func widen(_ s: UnsafePointer<UInt16>, _ d: UnsafeMutablePointer<Float>, _ n: Int, _ path: HalfConversion) {
+    switch path {
+    case .f16c: vk_half_to_float_f16c(s, d, n)
+    case .scalar: for i in 0..<n { d[i] = float16ToFloat(s[i]) }
     }
 }
 
@@ -33,10 +37,28 @@ func halfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float
 func floatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int,
                  _ path: HalfConversion = .best) {
     parallelChunks(n, grain: 1 << 16) { range in
-        let s = src + range.lowerBound, d = dst + range.lowerBound
-        switch path {
-        case .f16c: vk_float_to_half_f16c(s, d, range.count)
-        case .scalar: for i in 0..<range.count { d[i] = floatToFloat16(s[i]) }
+        narrow(src + range.lowerBound, dst + range.lowerBound, range.count, path)
+    }
+}
+
+/// `floatToHalf` on the calling thread.
+private func narrow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<UInt16>, _ n: Int, _ path: HalfConversion) {
+    switch path {
+    case .f16c: vk_float_to_half_f16c(s, d, n)
+    case .scalar: for i in 0..<n { d[i] = floatToFloat16(s[i]) }
+    }
+}
+
+/// Rounds `n` floats at `p` to float16 precision in place, on the calling thread: what a
+/// float16 value narrowed from them and widened again holds (±∞ beyond the half range).
+func roundThroughHalf(_ p: UnsafeMutablePointer<Float>, _ n: Int, _ path: HalfConversion = .best) {
+    withUnsafeTemporaryAllocation(of: UInt16.self, capacity: 1024) { halves in
+        var j = 0
+        while j < n {
+            let count = Swift.min(1024, n - j)
+            narrow(p + j, halves.baseAddress!, count, path)
+            widen(halves.baseAddress!, p + j, count, path)
+            j += count
         }
     }
 }
