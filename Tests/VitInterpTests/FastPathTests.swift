@@ -442,6 +442,11 @@ import VitIR
                     break
                 }
             }
+            // float16: the plain MatMul's rounded product plus the bias, bit for bit.
+            let (a16, b16, bias16) = try (eval1(.cast(to: .float16), [a]), eval1(.cast(to: .float16), [b]), eval1(.cast(to: .float16), [bias]))
+            let reference16 = try evaluate(.add, [try evaluate(.matMul, [a16, b16])[0], bias16])[0]
+            let fast16 = VitInterp.linearWithBias(a16, b16, bias16, reference16.type)
+            #expect(fast16.type == reference16.type && fast16.bitwiseEqual(reference16), "float16 A \(aShape), n \(n)")
         }
     }
 

@@ -7,11 +7,14 @@ import VitIR
 @Suite struct LinearBiasFusionTests {
     /// x [2, 5, 8] → linear (bias [4]) → relu → linear (bias [1, 3], operands of Add swapped),
     /// plus a MatMul whose product is also an output (not fusable) and an Add of two activations.
-    func graph() throws -> (Graph, [String: Tensor]) {
+    func graph(dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 5)
-        func random(_ shape: [Int]) -> Tensor { Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -1...1) }, shape: shape) }
+        func random(_ shape: [Int]) -> Tensor {
+            let values = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -1...1) }, shape: shape)
+            return dtype == .float32 ? values : try! eval1(.cast(to: dtype), [values])
+        }
         let t = Tracer(name: "linears")
-        let x = t.input("x", TensorType(.float32, [2, 5, 8]))
+        let x = t.input("x", TensorType(dtype, [2, 5, 8]))
         let h = try t.apply(.add, [t.apply(.matMul, [x, t.parameter("w1", random([8, 4]))])[0], t.parameter("b1", random([4]))])[0]
         let r = try t.apply(.relu, [h])[0]
         let y = try t.apply(.add, [t.parameter("b2", random([1, 3])), t.apply(.matMul, [r, t.parameter("w2", random([4, 3]))])[0]])[0]
@@ -24,8 +27,8 @@ import VitIR
         return (try t.finish(), ["x": random([2, 5, 8])])
     }
 
-    @Test func planTakesSingleUseProductsWithAnInitializerBias() throws {
-        let (g, _) = try graph()
+    @Test(arguments: [DType.float32, .float16]) func planTakesSingleUseProductsWithAnInitializerBias(dtype: DType) throws {
+        let (g, _) = try graph(dtype: dtype)
         let plan = linearBiasPlan(g, excluded: [])
         let ops = g.nodes.map(\.op.name)
         // The first two linears; not the MatMul whose product is an output, not y + z.
@@ -37,11 +40,13 @@ import VitIR
         #expect(linearBiasPlan(g, excluded: [hookedProduct]).biasOfMatMul.count == 1)
     }
 
-    @Test func fusedRunAgreesWithThePlainRun() throws {
-        let (g, feeds) = try graph()
+    @Test(arguments: [DType.float32, .float16]) func fusedRunAgreesWithThePlainRun(dtype: DType) throws {
+        let (g, feeds) = try graph(dtype: dtype)
         let fused = try Interpreter(g).run(feeds: feeds)
         let plain = try Interpreter(g).run(feeds: feeds, options: Interpreter.Options(fuse: false))
         for name in ["y", "p", "s"] {
+            // float16 rounds the product as the plain MatMul stores it: the same bits.
+            if dtype == .float16 { #expect(try #require(fused[name]).bitwiseEqual(try #require(plain[name])), "\(name)") }
             let f = try #require(fused[name]).floats, p = try #require(plain[name]).floats
             #expect(f.count == p.count)
             // Products of length ≤ 8 of values in [-1, 1], biases in [-1, 1], two layers: far
