@@ -73,5 +73,13 @@ extension FastPathTests {
         #expect(try dequantize8Runs([i32, Tensor([Float(0.5)], shape: [])], axis: 1, TensorType(.float32, Shape([3]))) == nil)
         let y = try eval1(.dequantizeLinear(axis: 0), [i32, Tensor([Float(0.5)], shape: [])])
         #expect(y.floats == [0.5, 1, 1.5])
+        // Zero points that do not match the scales (the shape rule refuses them) throw here too,
+        // instead of reading past them.
+        let x = Tensor([UInt8](repeating: 1, count: 8), shape: [2, 4]), scale = Tensor([Float](repeating: 1, count: 4), shape: [4])
+        #expect(throws: KernelError.self) { try dequantize8Runs([x, scale, Tensor([UInt8(0), 0, 0], shape: [3])], axis: 1, TensorType(.float32, Shape([2, 4]))) }
+        #expect(throws: KernelError.self) {
+            try quantize8Runs([Tensor([Float](repeating: 1, count: 8), shape: [2, 4]), scale, Tensor([UInt8(0)], shape: [1])],
+                              QuantizeAttributes(axis: 1, outputDType: .uint8))
+        }
     }
 }

@@ -81,6 +81,10 @@ struct QuantizationChannels {
         let lanes = QuantizationLanes(granularity, shape: x[0].shape)
         (count, inner, extent) = (x[0].count, lanes.inner, lanes.extent)
         zeroPoints = x.count > 2 ? x[2].int64s : Array(repeating: 0, count: Swift.max(x[1].count, 1))
+        // The shape rule guarantees both; the runs read extent scales and zero points unchecked.
+        guard x[1].count == extent, zeroPoints.count == extent else {
+            throw KernelError(.shapeRule, "\(x[1].count) scales and \(zeroPoints.count) zero points for \(extent) channels")
+        }
     }
 
     /// Calls `body(start, count, channel, step)` for runs covering every element once, split
