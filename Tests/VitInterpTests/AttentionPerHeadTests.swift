@@ -32,7 +32,10 @@ extension FastPathTests {
                 // One buffer per worker that took heads (two at most here), or one for all.
                 #expect([1, 2].contains { fused.scratchBytes == $0 * m * n * 4 })
             }
-            // float16: the plain float16 kernels round the scores, probabilities and output.
+            // float16: the plain float16 kernels round the scores, probabilities and output
+            // (all but the ViT-B shape, whose plain float16 run is slow in a debug build; the
+            // [1, 8] case has as many heads per worker).
+            guard batch.reduce(m * n, *) < 1 << 20 else { continue }
             let (q16, k16, v16) = try (half(q), half(k), half(v))
             let plain16 = matMul(try softmax(matMul(q16, k16, TensorType(.float16, scoresType.shape)), axis: -1), v16,
                                  TensorType(.float16, outType.shape))
