@@ -37,7 +37,8 @@ func bilinearZerosGridSample(_ x: Tensor, _ grid: Tensor, alignCorners: Bool, _ 
     let c = x.shape[1], ho = grid.shape[1], wo = grid.shape[2], plane = ho * wo
     return withFloats(x) { px in
         withFloats(grid) { pg in
-            makeFloats(out.dtype, out.shape.ints ?? []) { py in
+            // Every location of every channel is gathered (an empty image reads its zero pixel).
+            makeFloats(out.dtype, out.shape.ints ?? [], writesAll: true) { py in
                 forEachBilinearTile(px.baseAddress!, x.shape, pg.baseAddress!, ho: ho, wo: wo, alignCorners: alignCorners,
                                     isa: isa) { image, block, lanes, taps, b, first, rows in
                     bilinearGather(image, taps, rows * wo, lanes: lanes,

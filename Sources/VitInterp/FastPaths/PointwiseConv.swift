@@ -26,7 +26,8 @@ func pointwiseConv(_ inputs: [Tensor], _ c: ConvAttributes, _ out: TensorType) -
     let positions = x.shape[2...].reduce(1, *)
     return withFloats(x) { px in
         withFloats(w) { pw in
-            makeFloats(out.dtype, outShape) { py in
+            // Each group's GEMM writes its output channels whole (beta 0) unless it sums nothing.
+            makeFloats(out.dtype, outShape, writesAll: cg > 0) { py in
                 for n in 0..<batch {
                     for g in 0..<c.group {
                         sgemm(m: mg, n: positions, k: cg, pw.baseAddress! + g * mg * cg,

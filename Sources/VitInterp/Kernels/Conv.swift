@@ -103,7 +103,8 @@ func convReference(_ inputs: [Tensor], _ c: ConvAttributes, _ out: TensorType) -
     let inCount = geometry.input.reduce(1, *), outCount = geometry.output.reduce(1, *)
     return withFloats(x) { px in
         withFloats(w) { pw in
-            makeFloats(out.dtype, outShape) { py in
+            // Each group's GEMM writes its output channels whole (beta 0) unless it sums nothing.
+            makeFloats(out.dtype, outShape, writesAll: cg * kernelSize > 0) { py in
                 var cols = [Float](repeating: 0, count: Swift.max(1, cg * kernelSize * outCount))
                 cols.withUnsafeMutableBufferPointer { colBuffer in
                     for n in 0..<batch {

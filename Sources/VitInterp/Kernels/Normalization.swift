@@ -104,7 +104,7 @@ func groupNormalization(_ inputs: [Tensor], groups: Int, epsilon: Float) -> Tens
     return withFloats(x) { src in
         withFloats(inputs[1]) { gamma in
             withFloats(inputs[2]) { beta in
-                makeFloats(x.dtype, x.shape) { dst in
+                makeFloats(x.dtype, x.shape, writesAll: true) { dst in  // every (n, group) block
                     parallelChunks(batch * groups, grain: Swift.max(1, (1 << 14) / Swift.max(perGroup, 1))) { range in
                         for block in range {
                             let base = block * perGroup
