@@ -22,18 +22,13 @@ func quantize8Runs(_ x: [Tensor], _ q: QuantizeAttributes, isa: VectorISA = .bes
     return x[0].withElements(as: Float.self) { src in
         Tensor.overwriting(q.outputDType, x[0].shape) { raw in
             let dst = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            scales.withUnsafeBufferPointer { sp in
-                zeros.withUnsafeBufferPointer { zp in
-                    channels.forEachRun { start, count, channel, step in
-                        let s = src.baseAddress! + start, d = dst + start
-                        let scale = sp.baseAddress! + channel, zero = zp.baseAddress! + channel
-                        if isa == .avx2 { return vk_quantize8_avx2(s, count, scale, zero, step, lo, hi, signed ? 1 : 0, d) }
-                        for i in 0..<count {
-                            let r = (s[i] / scale[i * step]).rounded(.toNearestOrEven) + zero[i * step]
-                            let v = r.isNaN ? Int32(lo) : Int32(Swift.min(Swift.max(r, lo), hi))
-                            d[i] = UInt8(truncatingIfNeeded: v)
-                        }
-                    }
+            channels.forEachRun(scales: scales, zeros: zeros) { start, count, scale, zero, step in
+                let s = src.baseAddress! + start, d = dst + start
+                if isa == .avx2 { return vk_quantize8_avx2(s, count, scale, zero, step, lo, hi, signed ? 1 : 0, d) }
+                for i in 0..<count {
+                    let r = (s[i] / scale[i * step]).rounded(.toNearestOrEven) + zero[i * step]
+                    let v = r.isNaN ? Int32(lo) : Int32(Swift.min(Swift.max(r, lo), hi))
+                    d[i] = UInt8(truncatingIfNeeded: v)
                 }
             }
         }
@@ -50,17 +45,12 @@ func dequantize8Runs(_ x: [Tensor], axis: Int, _ out: TensorType, isa: VectorISA
     return x[0].withElements(as: UInt8.self) { src in
         Tensor.overwriting(.float32, x[0].shape) { raw in
             let dst = raw.baseAddress!.assumingMemoryBound(to: Float.self)
-            scales.withUnsafeBufferPointer { sp in
-                zeros.withUnsafeBufferPointer { zp in
-                    channels.forEachRun { start, count, channel, step in
-                        let s = src.baseAddress! + start, d = dst + start
-                        let scale = sp.baseAddress! + channel, zero = zp.baseAddress! + channel
-                        if isa == .avx2 { return vk_dequantize8_avx2(s, signed ? 1 : 0, count, scale, zero, step, d) }
-                        for i in 0..<count {
-                            let v = signed ? Int32(Int8(bitPattern: s[i])) : Int32(s[i])
-                            d[i] = Float(v - zero[i * step]) * scale[i * step]
-                        }
-                    }
+            channels.forEachRun(scales: scales, zeros: zeros) { start, count, scale, zero, step in
+                let s = src.baseAddress! + start, d = dst + start
+                if isa == .avx2 { return vk_dequantize8_avx2(s, signed ? 1 : 0, count, scale, zero, step, d) }
+                for i in 0..<count {
+                    let v = signed ? Int32(Int8(bitPattern: s[i])) : Int32(s[i])
+                    d[i] = Float(v - zero[i * step]) * scale[i * step]
                 }
             }
         }
@@ -84,6 +74,17 @@ struct QuantizationChannels {
         // The shape rule guarantees both; the runs read extent scales and zero points unchecked.
         guard x[1].count == extent, zeroPoints.count == extent else {
             throw KernelError(.shapeRule, "\(x[1].count) scales and \(zeroPoints.count) zero points for \(extent) channels")
+        }
+    }
+
+    /// `forEachRun` with each run's first scale and zero point as pointers into `scales` and
+    /// `zeros` (one per channel): element start + i uses scale[i·step] and zero[i·step].
+    func forEachRun<Z>(scales: [Float], zeros: [Z],
+                       _ body: (Int, Int, UnsafePointer<Float>, UnsafePointer<Z>, Int) -> Void) {
+        scales.withUnsafeBufferPointer { sp in
+            zeros.withUnsafeBufferPointer { zp in
+                forEachRun { start, count, channel, step in body(start, count, sp.baseAddress! + channel, zp.baseAddress! + channel, step) }
+            }
         }
     }
 

@@ -20,32 +20,32 @@ enum HalfConversion: Sendable, CaseIterable {
 /// Widens `n` halves at `src` to floats at `dst` (exact), split over the workers when large.
 func halfToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, _ n: Int,
                  _ path: HalfConversion = .best) {
-    parallelChunks(n, grain: 1 << 16) { range in
-        widen(src + range.lowerBound, dst + range.lowerBound, range.count, path)
-    }
-}
-
-/// `halfToFloat` on the calling thread.
-private func widen(_ s: UnsafePointer<UInt16>, _ d: UnsafeMutablePointer<Float>, _ n: Int, _ path: HalfConversion) {
-    switch path {
-    case .f16c: vk_half_to_float_f16c(s, d, n)
-    case .scalar: for i in 0..<n { d[i] = float16ToFloat(s[i]) }
-    }
+    parallelChunks(n, grain: 1 << 16) { r in widen(src + r.lowerBound, dst + r.lowerBound, r.count, path) }
 }
 
 /// Narrows `n` floats at `src` to halves at `dst` (nearest even), split over the workers when large.
 func floatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16>, _ n: Int,
                  _ path: HalfConversion = .best) {
-    parallelChunks(n, grain: 1 << 16) { range in
-        narrow(src + range.lowerBound, dst + range.lowerBound, range.count, path)
-    }
+    parallelChunks(n, grain: 1 << 16) { r in narrow(src + r.lowerBound, dst + r.lowerBound, r.count, path) }
+}
+
+/// `halfToFloat` on the calling thread.
+private func widen(_ s: UnsafePointer<UInt16>, _ d: UnsafeMutablePointer<Float>, _ n: Int, _ path: HalfConversion) {
+    convert(s, d, n, path, f16c: vk_half_to_float_f16c, scalar: float16ToFloat)
 }
 
 /// `floatToHalf` on the calling thread.
 private func narrow(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<UInt16>, _ n: Int, _ path: HalfConversion) {
+    convert(s, d, n, path, f16c: vk_float_to_half_f16c, scalar: floatToFloat16)
+}
+
+/// `n` elements converted by the F16C kernel or the scalar function, as `path` says.
+@inline(__always)
+private func convert<S, D>(_ s: UnsafePointer<S>, _ d: UnsafeMutablePointer<D>, _ n: Int, _ path: HalfConversion,
+                           f16c: (UnsafePointer<S>, UnsafeMutablePointer<D>, Int) -> Void, scalar: (S) -> D) {
     switch path {
-    case .f16c: vk_float_to_half_f16c(s, d, n)
-    case .scalar: for i in 0..<n { d[i] = floatToFloat16(s[i]) }
+    case .f16c: f16c(s, d, n)
+    case .scalar: for i in 0..<n { d[i] = scalar(s[i]) }
     }
 }
 
