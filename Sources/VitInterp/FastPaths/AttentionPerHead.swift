@@ -94,8 +94,8 @@ func attentionPlan(_ graph: Graph, excluded: Set<ValueID>, transposed: Transpose
 /// and at least as many heads as threads, each worker takes whole heads through its own
 /// buffer with single-threaded GEMMs (one parallel region per call instead of three per head);
 /// otherwise the heads run in turn through one buffer, each step split over the workers.
-/// Either way every head's GEMMs sum in the same order (oneDNN's k order does not depend on
-/// the rows a call computes, pinned by ThreadingTests), so the result is the same.
+/// Either way every head's GEMMs are computed in `oneDNNGemm`'s row blocks (in turn, or split
+/// over the workers), the same calls, so the result is the same (pinned by ThreadingTests).
 func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (output: Tensor, scratchBytes: Int) {
     let r = q.shape.count
     let m = q.shape[r - 2], depth = q.shape[r - 1], n = v.shape[r - 2], d = v.shape[r - 1]
@@ -133,14 +133,13 @@ func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (o
                         let scratch = scoresBuffer(m * n)
                         defer { scratch.deallocate() }
                         for h in range {
-                            oneDNNGemmOnThisThread(transA: false, transB: transK, m: m, n: n, k: depth, alpha: 1,
-                                                   Q + h * m * depth, lda: depth, K + h * depth * n, ldb: transK ? depth : n,
-                                                   beta: 0, scratch)
+                            oneDNNGemmInTurn(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, lda: depth,
+                                             K + h * depth * n, ldb: transK ? depth : n, scratch)
                             stored(scratch, rows: m, split: false)
                             for row in 0..<m { softmaxRow(scratch + row * n, scratch + row * n, n, .best) }
                             stored(scratch, rows: m, split: false)
-                            oneDNNGemmOnThisThread(transA: false, transB: false, m: m, n: d, k: n, alpha: 1,
-                                                   scratch, lda: n, V + h * n * d, ldb: d, beta: 0, O + h * m * d)
+                            oneDNNGemmInTurn(transB: false, m: m, n: d, k: n, scratch, lda: n, V + h * n * d, ldb: d,
+                                             O + h * m * d)
                         }
                     }
                 }

@@ -60,7 +60,7 @@ func linearBiasPlan(_ graph: Graph, excluded: Set<ValueID>) -> LinearBiasPlan {
 /// as one GEMM whose rounded rows get the bias in the same pass.
 func linearWithBias(_ a: Tensor, _ b: Tensor, _ bias: Tensor, _ out: TensorType) -> Tensor {
     let k = b.shape[0], n = b.shape[1]
-    let rows = a.shape.count == 1 ? 1 : a.shape.dropLast().reduce(1, *)
+    let rows = a.shape.count == 1 ? 1 : a.shape.dropLast().reduce(1, *), group = stackedRowGroup(a.shape)
     return withFloats(a) { pa in
         withFloats(b) { pb in
             withFloats(bias) { pbias in
@@ -68,9 +68,9 @@ func linearWithBias(_ a: Tensor, _ b: Tensor, _ bias: Tensor, _ out: TensorType)
                     let c = pc.baseAddress!, z = pbias.baseAddress!
                     guard out.dtype == .float16 else {
                         for r in 0..<rows { (c + r * n).update(from: z, count: n) }
-                        return sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, beta: 1, c)
+                        return sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, beta: 1, c, rowGroup: group)
                     }
-                    sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, c)
+                    sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, c, rowGroup: group)
                     parallelChunks(rows, grain: Swift.max(1, (1 << 14) / Swift.max(n, 1))) { range in
                         for r in range {
                             let row = c + r * n

@@ -36,20 +36,60 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 /// oneDNN runs single-threaded here (its OpenMP team set to one thread), and the rows of C are
 /// split into contiguous blocks over `parallelChunks`' workers instead: the interpreter's own
 /// loops and OpenMP's spinning team would otherwise compete for the same cores, which measured
-/// 4–10× more CPU time per run on a loaded 2-core machine. Each block is an independent GEMM
-/// on rows of op(A) with all of op(B), whose elements oneDNN sums in the same k order whatever
-/// the block height (pinned by ThreadingTests).
+/// 4–10× more CPU time per run on a loaded 2-core machine. The blocks are `gemmRowBlocks`'s,
+/// within each group of `rowGroup` rows (a batch element's rows; 0 or a size that does not
+/// divide m: all rows are one group), so neither `--threads` nor the batch moves a row into
+/// another block: oneDNN may sum a row in another order when a call holds another number of
+/// rows (it picks copy-based or no-copy kernels, and their tails, by the call's shape), so the
+/// blocks are what keeps outputs identical at any thread count and each image's rows identical
+/// in any batch (pinned by ThreadingTests).
 func oneDNNGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                 _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float,
-                _ c: UnsafeMutablePointer<Float>) {
-    // At least ~4 MFLOP per block, and at least 8 rows, before splitting.
-    let grain = Swift.max(8, (1 << 21) / Swift.max(1, n * k))
+                _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0) {
+    let group = rowGroup > 0 && m % rowGroup == 0 ? rowGroup : m
+    let perGroup = gemmRowBlocks(rows: group, n: n, k: k)
     let lda = transA ? m : k, ldb = transB ? k : n
-    parallelChunks(m, grain: grain) { rows in
-        let aRows = a + (transA ? rows.lowerBound : rows.lowerBound * k), cRows = c + rows.lowerBound * n
-        oneDNNGemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
-                               aRows, lda: lda, b, ldb: ldb, beta: beta, cRows)
+    parallelChunks(m / group * perGroup, grain: 1) { blocks in
+        for block in blocks {
+            let first = block / perGroup * group
+            let rows = gemmRowBlock(block % perGroup, of: perGroup, rows: group)
+            let lo = first + rows.lowerBound
+            oneDNNGemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
+                                   a + (transA ? lo : lo * k), lda: lda, b, ldb: ldb, beta: beta, c + lo * n)
+        }
     }
+}
+
+/// `oneDNNGemm` of one row group (op(A) untransposed, rows `lda` apart) on the calling thread:
+/// the same blocks computed in turn, so the same bits as the split call.
+func oneDNNGemmInTurn(transB: Bool, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
+                      _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>) {
+    let blocks = gemmRowBlocks(rows: m, n: n, k: k)
+    for j in 0..<blocks {
+        let rows = gemmRowBlock(j, of: blocks, rows: m)
+        oneDNNGemmOnThisThread(transA: false, transB: transB, m: rows.count, n: n, k: k, alpha: 1,
+                               a + rows.lowerBound * lda, lda: lda, b, ldb: ldb, beta: 0, c + rows.lowerBound * n)
+    }
+}
+
+/// How many row blocks `oneDNNGemm` computes a group of `rows` rows of op(A) in (n columns,
+/// depth k): blocks of at least ~4 MFLOP and 8 rows, at most one per core. A function of the
+/// shape and the machine only, never of `Threading.limit`.
+func gemmRowBlocks(rows: Int, n: Int, k: Int) -> Int {
+    let grain = Swift.max(8, (1 << 21) / Swift.max(1, n * k))
+    return Swift.max(1, Swift.min(Threading.coreCount, rows / grain))
+}
+
+/// The rows of block `j` of `blocks` near-equal blocks over `rows` rows.
+func gemmRowBlock(_ j: Int, of blocks: Int, rows: Int) -> Range<Int> {
+    (rows * j / blocks)..<(rows * (j + 1) / blocks)
+}
+
+/// The rows per batch element of an operand whose leading axes stack into GEMM rows: those of
+/// one index of the first axis when it has batch axes (rank ≥ 3), else 0 (one group).
+func stackedRowGroup(_ shape: [Int]) -> Int {
+    guard shape.count >= 3, shape[0] > 0 else { return 0 }
+    return shape.dropFirst().dropLast().reduce(1, *)
 }
 
 /// One `dnnl_sgemm` call on the calling thread (its OpenMP team set to one thread), op(A)'s

@@ -26,7 +26,8 @@ func sharedRightMatMul(_ a: Tensor, _ b: Tensor, _ out: TensorType) -> Tensor {
     return withFloats(a) { pa in
         withFloats(b) { pb in
             makeFloats(out.dtype, out.shape.ints ?? [], writesAll: true) { pc in
-                sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, pc.baseAddress!,
+                      rowGroup: stackedRowGroup(a.shape))
             }
         }
     }

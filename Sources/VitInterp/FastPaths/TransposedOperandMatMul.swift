@@ -98,7 +98,8 @@ func transposedOperandMatMul(_ a: Tensor, transA: Bool, _ b: Tensor, transB: Boo
         return withFloats(a) { pa in
             withFloats(b) { pb in
                 makeFloats(out.dtype, outShape, writesAll: true) { pc in
-                    sgemm(transB: transB, m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, pc.baseAddress!)
+                    sgemm(transB: transB, m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, pc.baseAddress!,
+                          rowGroup: stackedRowGroup(aShape))
                 }
             }
         }

@@ -4,11 +4,13 @@ import VitIR
 /// Row-major C (m×n) = alpha · op(A) · op(B) + beta · C, where op(A) is m×k and op(B) is k×n;
 /// A and B are stored untransposed as (m×k | k×m) and (k×n | n×k). Through the fast path
 /// `oneDNNGemm` (FastPaths/, rounding) when `GEMMBackend.current` is oneDNN, else `cblasGemm`.
+/// `rowGroup`: rows per batch element when the rows stack a batch (`stackedRowGroup`), else 0.
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0,
-           _ c: UnsafeMutablePointer<Float>) {
+           _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0) {
     if m > 0, n > 0, k > 0, GEMMBackend.current == .oneDNN {
-        return oneDNNGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c)
+        return oneDNNGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c,
+                          rowGroup: rowGroup)
     }
     cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c)
 }
