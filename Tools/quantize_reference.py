@@ -5,7 +5,7 @@ with the fp32 file's detections.
 
     Tools/quantize_reference.py --vitexport BIN [-m MODEL] [--weights W] [--samples N]
                                 [--calibrator minmax|percentile|entropy] [--activation-type uint8|int8]
-                                [--runtimes onnxruntime,openvino,tract] [--workdir DIR]
+                                [--reduce-range] [--runtimes onnxruntime,openvino,tract] [--workdir DIR]
                                 [--min-proposals F] [--strict]
 
 Steps: `vitexport run --seed k --save` writes the seeded inputs k = 1…N (calibration, saved as
@@ -14,6 +14,9 @@ Steps: `vitexport run --seed k --save` writes the seeded inputs k = 1…N (calib
 `quantize_static` (QDQ, per-channel int8 weights, the same activation type and calibration
 method) quantizes the fp32 file with the same inputs, leaving in float exactly the
 MatMul/Gemm/Conv/ConvTranspose nodes vitexport left in float (its policy and --exclude).
+`--reduce-range` gives both quantizers 7-bit weights (vitexport's flag, quantize_static's
+`reduce_range`): on x86 CPUs without VNNI, onnxruntime's and OpenVINO's uint8 × int8 kernels
+add products in pairs into saturating 16-bit sums, which full-range weights can overflow.
 
 Detections are compared with the fp32 file run in the same runtime, on the evaluation input:
 - by (query, class): the flat detection index `debug.detection_index` (slot · classes + label);
@@ -88,7 +91,7 @@ def compare(ref, got):
             "proposals": len(set(rt.tolist()) & set(gt.tolist())) / max(len(rt), 1)}
 
 
-def ort_static(fp32, out, calibration, excluded, activation_type, calibrator):
+def ort_static(fp32, out, calibration, excluded, activation_type, calibrator, reduce_range):
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
 
@@ -104,7 +107,7 @@ def ort_static(fp32, out, calibration, excluded, activation_type, calibrator):
     quantize_static(str(fp32), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QInt8 if activation_type == "int8" else QuantType.QUInt8,
                     weight_type=QuantType.QInt8, op_types_to_quantize=sorted(WEIGHTED_OPS),
-                    nodes_to_exclude=excluded, calibrate_method=method,
+                    nodes_to_exclude=excluded, calibrate_method=method, reduce_range=reduce_range,
                     extra_options={"ActivationSymmetric": activation_type == "int8", "WeightSymmetric": True})
 
 
@@ -116,6 +119,7 @@ def main():
     ap.add_argument("--samples", type=int, default=2)
     ap.add_argument("--calibrator", default="minmax", choices=["minmax", "percentile", "entropy"])
     ap.add_argument("--activation-type", default="uint8", choices=["uint8", "int8"])
+    ap.add_argument("--reduce-range", action="store_true", help="7-bit weights in both quantizers")
     ap.add_argument("--runtimes", default="onnxruntime,openvino,tract")
     ap.add_argument("--workdir")
     ap.add_argument("--min-proposals", type=float, default=0.0, help="share of fp32's proposals needed (--strict)")
@@ -135,13 +139,15 @@ def main():
     sh(args.vitexport, "onnx", *model, "--debug-outputs", "-o", fp32)
     files = [f"{n}={work / f'io{k}' / f'input.{n}.npy'}" for k in range(1, args.samples + 1) for n in inputs]
     summary = sh(args.vitexport, "onnx", *model, "--debug-outputs", "--precision", "int8", "--calibrator", args.calibrator,
-                 "--activation-type", args.activation_type, *sum((["--calibrate-input", f] for f in files), []), "-o", ours)
+                 "--activation-type", args.activation_type, *(["--reduce-range"] if args.reduce_range else []),
+                 *sum((["--calibrate-input", f] for f in files), []), "-o", ours)
     checker_ok = "libonnx checker: passed" in summary
     excluded = float_nodes(ours)
-    ort_static(fp32, theirs, calibration, excluded, args.activation_type, args.calibrator)
+    ort_static(fp32, theirs, calibration, excluded, args.activation_type, args.calibrator, args.reduce_range)
     onnx.checker.check_model(str(ours), full_check=True)
 
-    print(f"{args.model}: {args.samples} calibration samples, {args.calibrator}, activations {args.activation_type}; "
+    print(f"{args.model}: {args.samples} calibration samples, {args.calibrator}, activations {args.activation_type}, "
+          f"weights {'7' if args.reduce_range else '8'}-bit; "
           f"{len(excluded)} weighted nodes left in float by vitexport's policy, excluded from quantize_static too")
     print(f"file sizes: fp32 {fp32.stat().st_size} B, vitexport int8 {ours.stat().st_size} B, "
           f"quantize_static {theirs.stat().st_size} B; vitexport's file passes the onnx checker: {checker_ok}")

@@ -17,7 +17,8 @@ public struct QuantizationReport: Sendable {
 /// - every planned node's weight input W (float32 initializer) reads
 ///   DequantizeLinear(W_quantized int8, W_scale per output channel along the plan's axis,
 ///   zero point 0): symmetric, scale = max|W| / 127 per channel (1 for an all-zero channel),
-///   so every value lies in [−127, 127]; W itself is dropped once nothing else reads it;
+///   so every value lies in [−127, 127] (63 and [−63, 63] with `settings.reduceRange`); W
+///   itself is dropped once nothing else reads it;
 /// - every planned activation input v reads DequantizeLinear(QuantizeLinear(v, s, z), s, z),
 ///   one pair per value shared by all its quantized consumers, placed before the first of them:
 ///   uint8 asymmetric (s = (upper − lower) / 255, z = round(−lower / s)) or int8 symmetric
@@ -30,7 +31,7 @@ public func insertQDQ(_ graph: inout Graph, plan: QuantizationPlan, ranges: [Str
     var report = QuantizationReport()
     report.keptFloat = plan.keptFloat
     report.parameterBytes.before = graph.parameterStats.bytes
-    var rewriter = QDQRewriter(graph: graph, activationType: settings.activationType)
+    var rewriter = QDQRewriter(graph: graph, activationType: settings.activationType, weightMax: settings.weightMax)
     let planned = Dictionary(uniqueKeysWithValues: plan.nodes.map { ($0.node, $0) })
     var nodes: [Node] = []
     for (k, original) in graph.nodes.enumerated() {
@@ -65,14 +66,17 @@ public func insertQDQ(_ graph: inout Graph, plan: QuantizationPlan, ranges: [Str
 struct QDQRewriter {
     var graph: Graph
     let activationType: DType
+    /// The largest quantized weight magnitude (127, or 63 for reduced range).
+    let weightMax: Float
     var valueNames: Set<String>
     var nodeNames: Set<String>
     var activationPairs: [ValueID: ValueID] = [:]
     var weights: [ValueID: ValueID] = [:]
 
-    init(graph: Graph, activationType: DType) {
+    init(graph: Graph, activationType: DType, weightMax: Float) {
         self.graph = graph
         self.activationType = activationType
+        self.weightMax = weightMax
         valueNames = Set(graph.values.map(\.name))
         nodeNames = Set(graph.nodes.map(\.name))
     }
@@ -115,7 +119,7 @@ struct QDQRewriter {
         if let done = weights[w] { return done }
         let base = graph.name(of: w)
         guard let tensor = graph.initializers[w] else { throw QuantizationError("weight '\(base)' is not an initializer") }
-        let scales = try channelScales(tensor, axis: axis, name: base)
+        let scales = try channelScales(tensor, axis: axis, name: base, levels: weightMax)
         let scaleTensor = Tensor(scales, shape: [scales.count])
         let quantized: Tensor
         do {
@@ -134,9 +138,9 @@ struct QDQRewriter {
     }
 }
 
-/// Per-channel symmetric int8 scales max|W| / 127 along `axis` (1 for an all-zero channel;
+/// Per-channel symmetric int8 scales max|W| / `levels` along `axis` (1 for an all-zero channel;
 /// at least the smallest normal float, so a tiny channel's scale never underflows to 0).
-func channelScales(_ w: Tensor, axis: Int, name: String) throws(QuantizationError) -> [Float] {
+func channelScales(_ w: Tensor, axis: Int, name: String, levels: Float = 127) throws(QuantizationError) -> [Float] {
     let channels = w.shape[axis], inner = w.shape[(axis + 1)...].reduce(1, *)
     var absMax = Array(repeating: Float(0), count: channels)
     for (i, v) in w.floats.enumerated() {
@@ -144,7 +148,7 @@ func channelScales(_ w: Tensor, axis: Int, name: String) throws(QuantizationErro
         let c = (i / inner) % channels
         absMax[c] = Swift.max(absMax[c], Swift.abs(v))
     }
-    return absMax.map { $0 == 0 ? 1 : Swift.max($0 / 127, Float.leastNormalMagnitude) }
+    return absMax.map { $0 == 0 ? 1 : Swift.max($0 / levels, Float.leastNormalMagnitude) }
 }
 
 /// Scale and zero point of an activation range: uint8 asymmetric over [lower, upper], int8

@@ -34,9 +34,19 @@ public struct QuantizationSettings: Sendable {
     /// (`backbone` covers `backbone.net.…`) is left alone.
     public var excludedScopes: [String]
     public var policy: QuantizationPolicy
+    /// Weights in [−63, 63] (7 bits) instead of [−127, 127]. x86 CPUs without VNNI multiply
+    /// uint8 activations by int8 weights with AVX2's vpmaddubsw, which adds the products in
+    /// pairs into saturating 16-bit sums: 2 · 255 · 127 overflows them, 2 · 255 · 63 cannot.
+    /// onnxruntime's and OpenVINO's CPU kernels do this (onnxruntime's `reduce_range`).
+    public var reduceRange: Bool
 
-    public init(activationType: DType = .uint8, excludedScopes: [String] = [], policy: QuantizationPolicy = QuantizationPolicy()) {
+    /// The largest weight magnitude: 63 with `reduceRange`, else 127.
+    public var weightMax: Float { reduceRange ? 63 : 127 }
+
+    public init(activationType: DType = .uint8, excludedScopes: [String] = [], policy: QuantizationPolicy = QuantizationPolicy(),
+                reduceRange: Bool = false) {
         self.activationType = activationType; self.excludedScopes = excludedScopes; self.policy = policy
+        self.reduceRange = reduceRange
     }
 }
 

@@ -36,6 +36,9 @@ struct QuantizationOptions: ParsableArguments {
     @Option(help: "int8: activation type: uint8 (asymmetric; onnxruntime CPU, OpenVINO) or int8 (symmetric; TensorRT).")
     var activationType: ActivationTypeName = .uint8
 
+    @Flag(help: "int8: weights in [−63, 63] (7 bits) instead of [−127, 127], for x86 CPUs without VNNI, where onnxruntime's and OpenVINO's uint8 × int8 kernels add products in pairs into saturating 16-bit sums (AVX2's vpmaddubsw) that full-range weights overflow.")
+    var reduceRange = false
+
     @Option(name: .customLong("exclude"), help: ArgumentHelp("int8: keep this module scope (and every scope under it) in float (repeatable), e.g. transformer.decoder.", valueName: "scope"))
     var excludedScopes: [String] = []
 
@@ -56,14 +59,14 @@ struct QuantizationOptions: ParsableArguments {
     var given: Bool {
         calibrateSeeded != nil || !calibrateInputs.isEmpty || calibrator != .minmax || percentile != nil
             || activationType != .uint8 || !excludedScopes.isEmpty || !calibrateImages.isEmpty || calibrateDir != nil
-            || calibrateKeepAspect
+            || calibrateKeepAspect || reduceRange
     }
 
     /// Argument checks for `precision`; quantization flags without int8 are errors.
     func validate(precision: Precision) throws {
         let photos = !calibrateImages.isEmpty || calibrateDir != nil
         guard precision == .int8 else {
-            if given { throw flagError("--calibrate, --calibrate-dir, --calibrate-seeded, --calibrate-input, --calibrator, --percentile, --activation-type and --exclude need --precision int8") }
+            if given { throw flagError("--calibrate, --calibrate-dir, --calibrate-seeded, --calibrate-input, --calibrator, --percentile, --activation-type, --reduce-range and --exclude need --precision int8") }
             return
         }
         if calibrateKeepAspect && !photos { throw flagError("--calibrate-keep-aspect needs --calibrate or --calibrate-dir") }
@@ -87,7 +90,7 @@ struct QuantizationOptions: ParsableArguments {
     }
 
     var settings: QuantizationSettings {
-        QuantizationSettings(activationType: activationType.dtype, excludedScopes: excludedScopes)
+        QuantizationSettings(activationType: activationType.dtype, excludedScopes: excludedScopes, reduceRange: reduceRange)
     }
 
     /// Calibration runs within `budget` (--max-memory).
@@ -173,7 +176,7 @@ struct QuantizationOptions: ParsableArguments {
         for kept in report.keptFloat { reasons[kept.reason, default: 0] += 1 }
         let kept = reasons.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: "; ")
         return [
-            "  int8: quantized \(ops); \(report.quantizedActivations) activations \(activationType.rawValue) (\(calibrator.rawValue), \(samples.count) samples)",
+            "  int8: quantized \(ops), weights in [−\(Int(settings.weightMax)), \(Int(settings.weightMax))]; \(report.quantizedActivations) activations \(activationType.rawValue) (\(calibrator.rawValue), \(samples.count) samples)",
             "  int8: kept in float: \(kept.isEmpty ? "nothing" : kept)",
             "  int8: initializers \(report.parameterBytes.before) → \(report.parameterBytes.after) bytes",
         ]

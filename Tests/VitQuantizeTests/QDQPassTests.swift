@@ -79,6 +79,27 @@ func samples(_ graph: Graph, count: Int) throws -> [[String: Tensor]] {
         }
     }
 
+    /// --reduce-range: every channel's largest |w| maps to ±63 (each column's scale is its
+    /// max|w| / 63), so uint8 × int8 pair sums stay within 16 bits; the graph stays close.
+    @Test func reducedRangeWeightsLieWithinSevenBits() throws {
+        var g = try smallGraph()
+        let weight = try #require(g.initializers.first { g.name(of: $0.key) == "a.weight" }?.value.floats)
+        let reference = try Interpreter(g).run(feeds: try samples(g, count: 1)[0])
+        _ = try quantize(&g, samples: try samples(g, count: 2), settings: QuantizationSettings(reduceRange: true))
+        let names = Dictionary(uniqueKeysWithValues: g.initializers.map { (g.name(of: $0.key), $0.value) })
+        let q = try #require(names["a.weight_quantized"]).int64s, s = try #require(names["a.weight_scale"]).floats
+        for column in 0..<6 {
+            let values = stride(from: column, to: 48, by: 6).map { q[$0] }
+            let largest = stride(from: column, to: 48, by: 6).map { abs(weight[$0]) }.max()!
+            #expect(values.map(abs).max() == 63, "column \(column): \(values)")
+            #expect(s[column] == largest / 63, "column \(column)")
+        }
+        #expect(2 * 255 * q.map(abs).max()! <= Int64(Int16.max))
+        let out = try Interpreter(g).run(feeds: try samples(g, count: 1)[0])
+        let a = reference["y"]!.floats, b = out["y"]!.floats
+        #expect(zip(a, b).map { abs($0 - $1) }.max()! <= 0.05 * a.map(abs).max()!)
+    }
+
     @Test func int8ActivationsAreSymmetric() throws {
         var g = try smallGraph()
         _ = try quantize(&g, samples: try samples(g, count: 2), settings: QuantizationSettings(activationType: .int8))
