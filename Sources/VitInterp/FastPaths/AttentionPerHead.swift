@@ -133,13 +133,13 @@ func attentionPerHead(_ q: Tensor, _ k: Tensor, transK: Bool, _ v: Tensor) -> (o
                         let scratch = scoresBuffer(m * n)
                         defer { scratch.deallocate() }
                         for h in range {
-                            oneDNNGemmInTurn(transB: transK, m: m, n: n, k: depth, Q + h * m * depth, lda: depth,
-                                             K + h * depth * n, ldb: transK ? depth : n, scratch)
+                            oneDNNGemm(transA: false, transB: transK, m: m, n: n, k: depth, alpha: 1, Q + h * m * depth,
+                                       K + h * depth * n, beta: 0, scratch, inTurn: true)
                             stored(scratch, rows: m, split: false)
                             for row in 0..<m { softmaxRow(scratch + row * n, scratch + row * n, n, .best) }
                             stored(scratch, rows: m, split: false)
-                            oneDNNGemmInTurn(transB: false, m: m, n: d, k: n, scratch, lda: n, V + h * n * d, ldb: d,
-                                             O + h * m * d)
+                            oneDNNGemm(transA: false, transB: false, m: m, n: d, k: n, alpha: 1, scratch, V + h * n * d,
+                                       beta: 0, O + h * m * d, inTurn: true)
                         }
                     }
                 }

@@ -42,34 +42,24 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 /// another block: oneDNN may sum a row in another order when a call holds another number of
 /// rows (it picks copy-based or no-copy kernels, and their tails, by the call's shape), so the
 /// blocks are what keeps outputs identical at any thread count and each image's rows identical
-/// in any batch (pinned by ThreadingTests).
+/// in any batch (pinned by ThreadingTests). `inTurn`: the same blocks one after another on the
+/// calling thread (a worker that already holds a share of the work), so the same bits.
 func oneDNNGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                 _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float,
-                _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0) {
+                _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0, inTurn: Bool = false) {
     let group = rowGroup > 0 && m % rowGroup == 0 ? rowGroup : m
     let perGroup = gemmRowBlocks(rows: group, n: n, k: k)
     let lda = transA ? m : k, ldb = transB ? k : n
-    parallelChunks(m / group * perGroup, grain: 1) { blocks in
+    func compute(_ blocks: Range<Int>) {
         for block in blocks {
-            let first = block / perGroup * group
             let rows = gemmRowBlock(block % perGroup, of: perGroup, rows: group)
-            let lo = first + rows.lowerBound
+            let lo = block / perGroup * group + rows.lowerBound
             oneDNNGemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
                                    a + (transA ? lo : lo * k), lda: lda, b, ldb: ldb, beta: beta, c + lo * n)
         }
     }
-}
-
-/// `oneDNNGemm` of one row group (op(A) untransposed, rows `lda` apart) on the calling thread:
-/// the same blocks computed in turn, so the same bits as the split call.
-func oneDNNGemmInTurn(transB: Bool, m: Int, n: Int, k: Int, _ a: UnsafePointer<Float>, lda: Int,
-                      _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>) {
-    let blocks = gemmRowBlocks(rows: m, n: n, k: k)
-    for j in 0..<blocks {
-        let rows = gemmRowBlock(j, of: blocks, rows: m)
-        oneDNNGemmOnThisThread(transA: false, transB: transB, m: rows.count, n: n, k: k, alpha: 1,
-                               a + rows.lowerBound * lda, lda: lda, b, ldb: ldb, beta: 0, c + rows.lowerBound * n)
-    }
+    if inTurn { return compute(0..<(m / group * perGroup)) }
+    parallelChunks(m / group * perGroup, grain: 1, compute)
 }
 
 /// How many row blocks `oneDNNGemm` computes a group of `rows` rows of op(A) in (n columns,
