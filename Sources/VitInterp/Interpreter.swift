@@ -27,8 +27,10 @@ public struct Interpreter: Sendable {
         /// before anything is allocated.
         public var budget: MemoryBudget
         /// Run planned node pairs as one kernel: each linear layer's MatMul and bias Add as one
-        /// GEMM (FastPaths/LinearBias.swift; rounding class), a Mul summed over its last axis by
-        /// a ReduceSum as one pass (FastPaths/MulReduceSum.swift; bit-exact), and a MatMul
+        /// GEMM (FastPaths/LinearBias.swift; rounding class), with the Relu, Gelu, LayerScale
+        /// Mul and residual Add after it run in the GEMM's row blocks (bit-exact on its product),
+        /// a Mul summed over its last axis by a ReduceSum as one pass
+        /// (FastPaths/MulReduceSum.swift; bit-exact), and a MatMul
         /// reading a Transpose of the last two axes as a GEMM of the Transpose's input with a
         /// transposed flag (FastPaths/TransposedOperandMatMul.swift; rounding class). Off with
         /// `checkFinite`, which checks every node's own output.
@@ -99,8 +101,8 @@ public struct Interpreter: Sendable {
         var state = RunState(graph: graph, hooks: hooks, hooked: byName)
         if options.profile { state.profiler = ProfileRecorder(graph) }
         if options.fuse, !options.checkFinite {
-            state.fusion = linearBiasPlan(graph, excluded: Set(byName.keys))
             state.mulReduce = mulReduceSumPlan(graph, excluded: Set(byName.keys))
+            state.fusion = linearBiasPlan(graph, excluded: Set(byName.keys), claimed: Set(state.mulReduce.keys))
             state.transposed = transposedOperandPlan(graph, excluded: Set(byName.keys),
                                                      planned: Set(state.fusion.biasOfMatMul.keys))
             state.attention = attentionPlan(graph, excluded: Set(byName.keys), transposed: state.transposed,
@@ -302,7 +304,15 @@ private struct RunState {
             memory.release(grid)
             return []
         } else if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
-            return [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]))]
+            let epilogue = try (fusion.epilogueOfMatMul[index] ?? []).map { step throws(KernelError) in
+                try step.map { (v: ValueID) throws(KernelError) -> Tensor in
+                    guard let t = env[v.index] else {
+                        throw KernelError(.invalidInput, "'\(graph.name(of: v))' is not defined when its linear layer runs")
+                    }
+                    return t
+                }
+            }
+            return [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]), epilogue: epilogue)]
         } else if let fused = fusedOutputs.removeValue(forKey: index) {
             memory.release(fused)  // retained when the chain's first node computed it; bound again by the caller
             return [fused]
@@ -326,9 +336,9 @@ private struct RunState {
             return []
         } else if attention.softmaxes.contains(index) {
             return []
-        } else if fusion.passThroughAdds.contains(index) {
-            // The MatMul operand already holds the sum; the bias is the other operand.
-            return [graph.initializers[node.inputs[0]] == nil ? inputs[0] : inputs[1]]
+        } else if let position = fusion.passThrough[index] {
+            // The linear layer's tensor (this input) already holds this node's result.
+            return [inputs[position]]
         } else if let t = transposed.operandsOfMatMul[index] {
             // A transposed operand is a view of the Transpose's input (below): its true shape
             // is the declared one with the last two axes swapped back.

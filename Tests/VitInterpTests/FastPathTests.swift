@@ -450,6 +450,39 @@ import VitIR
         }
     }
 
+    /// Each epilogue step on the fused product, bit for bit as its own node's kernel computes
+    /// it from the unfused-epilogue product; row counts that give oneDNN one and several blocks,
+    /// and a stacked batch (blocked per element).
+    @Test func linearEpilogue() throws {
+        var rng = SplitMix(seed: 97)
+        func random(_ shape: [Int], _ range: ClosedRange<Float> = -2...2) -> Tensor {
+            Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: range) }, shape: shape)
+        }
+        for aShape in [[1, 3], [7, 20], [3, 50, 64], [1, 1200, 96]] {
+            let k = aShape.last!, n = 40
+            let a = random(aShape), b = random([k, n]), bias = random([n])
+            let outShape = Array(aShape.dropLast()) + [n], type = TensorType(.float32, Shape(outShape))
+            let gamma = random([1, n], -1...1), residual = random(outShape, -50...50)
+            let chains: [[LinearEpilogue<Tensor>]] = [
+                [.relu], [.gelu(.none)], [.gelu(.tanh)], [.scale(gamma)], [.residual(residual)],
+                [.scale(gamma), .residual(residual)], [.gelu(.none), .scale(gamma), .residual(residual), .relu],
+            ]
+            for steps in chains {
+                var expected = VitInterp.linearWithBias(a, b, bias, type)
+                for step in steps {
+                    switch step {
+                    case .relu: expected = try eval1(.relu, [expected])
+                    case .gelu(let approximate): expected = try eval1(.gelu(approximate: approximate), [expected])
+                    case .scale(let g): expected = try eval1(.mul, [expected, g])
+                    case .residual(let r): expected = try eval1(.add, [r, expected])
+                    }
+                }
+                let fused = VitInterp.linearWithBias(a, b, bias, type, epilogue: steps)
+                expectBitExact(fused, expected, "A \(aShape), steps \(steps.map(\.name))")
+            }
+        }
+    }
+
     // MARK: Comparison
 
     /// Expects equal shapes and equal bit patterns per element (any NaN matches any NaN).

@@ -25,6 +25,14 @@ func geluVectorExp(_ x: Tensor, _ approximate: GeluApproximation, isa: VectorISA
     return mapLanes(x, wide: isa == .avx2 ? { vk_gelu_avx2($0, $1, $2, form) } : nil) { gelu8($0, approximate) }
 }
 
+/// `geluVectorExp` of `count` floats from `s` into `d` (which may be `s`) on the calling thread:
+/// the same element for element (a fused linear layer's epilogue, FastPaths/LinearBias.swift).
+func geluVectorExp(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ count: Int,
+                   _ approximate: GeluApproximation, isa: VectorISA = .best) {
+    let form: Int32 = approximate == .tanh ? 1 : 0
+    mapLanes(s, d, count, wide: isa == .avx2 ? { vk_gelu_avx2($0, $1, $2, form) } : nil) { gelu8($0, approximate) }
+}
+
 @inline(__always)
 private func gelu8(_ x: Float8, _ approximate: GeluApproximation) -> Float8 {
     switch approximate {

@@ -44,9 +44,12 @@ public enum GEMMBackend: String, Sendable, CaseIterable {
 /// blocks are what keeps outputs identical at any thread count and each image's rows identical
 /// in any batch (pinned by ThreadingTests). `inTurn`: the same blocks one after another on the
 /// calling thread (a worker that already holds a share of the work), so the same bits.
+/// `epilogue` runs on each block's rows of C right after its GEMM, on the same worker, while
+/// they are still in cache.
 func oneDNNGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                 _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float,
-                _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0, inTurn: Bool = false) {
+                _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0, inTurn: Bool = false,
+                epilogue: ((Range<Int>) -> Void)? = nil) {
     let group = rowGroup > 0 && m % rowGroup == 0 ? rowGroup : m
     let perGroup = gemmRowBlocks(rows: group, n: n, k: k)
     let lda = transA ? m : k, ldb = transB ? k : n
@@ -56,6 +59,7 @@ func oneDNNGemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float
             let lo = block / perGroup * group + rows.lowerBound
             oneDNNGemmOnThisThread(transA: transA, transB: transB, m: rows.count, n: n, k: k, alpha: alpha,
                                    a + (transA ? lo : lo * k), lda: lda, b, ldb: ldb, beta: beta, c + lo * n)
+            epilogue?(lo..<(lo + rows.count))
         }
     }
     if inTurn { return compute(0..<(m / group * perGroup)) }

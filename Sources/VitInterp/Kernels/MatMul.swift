@@ -5,14 +5,17 @@ import VitIR
 /// A and B are stored untransposed as (m×k | k×m) and (k×n | n×k). Through the fast path
 /// `oneDNNGemm` (FastPaths/, rounding) when `GEMMBackend.current` is oneDNN, else `cblasGemm`.
 /// `rowGroup`: rows per batch element when the rows stack a batch (`stackedRowGroup`), else 0.
+/// `epilogue`: an in-place pass over C's rows, called on disjoint row ranges covering 0..<m
+/// once their products are final (each oneDNN block as soon as it is computed).
 func sgemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
            _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, beta: Float = 0,
-           _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0) {
+           _ c: UnsafeMutablePointer<Float>, rowGroup: Int = 0, epilogue: ((Range<Int>) -> Void)? = nil) {
     if m > 0, n > 0, k > 0, GEMMBackend.current == .oneDNN {
         return oneDNNGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c,
-                          rowGroup: rowGroup)
+                          rowGroup: rowGroup, epilogue: epilogue)
     }
     cblasGemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a, b, beta: beta, c)
+    if let epilogue { parallelChunks(m, grain: Swift.max(1, (1 << 14) / Swift.max(n, 1)), epilogue) }
 }
 
 /// `sgemm` through OpenBLAS's `cblas_sgemm`: the plain kernel.

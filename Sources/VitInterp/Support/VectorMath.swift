@@ -113,14 +113,24 @@ func mapLanes(_ x: Tensor, wide: ((UnsafePointer<Float>, UnsafeMutablePointer<Fl
             let count = src.count
             parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
                 let lower = blocks.lowerBound * 8, upper = Swift.min(blocks.upperBound * 8, count)
-                if let wide { return wide(s + lower, d + lower, upper - lower) }
-                var j = lower
-                while j + 8 <= upper {
-                    store8(lanes(load8(s + j)), d + j)
-                    j += 8
-                }
-                if j < upper { storePartial8(lanes(loadPartial8(s + j, upper - j, fill: 0)), d + j, upper - j) }
+                mapLanes(s + lower, d + lower, upper - lower, wide: wide, lanes)
             }
         }
     }
+}
+
+/// `count` floats from `s` mapped into `d` (which may be `s`: each block is loaded before it is
+/// stored) on the calling thread, by `wide` when given, else eight lanes at a time by `lanes`,
+/// a partial last block padded with zeros. Lanes are independent, so any split of a tensor
+/// into ranges gives the same elements.
+@inline(__always)
+func mapLanes(_ s: UnsafePointer<Float>, _ d: UnsafeMutablePointer<Float>, _ count: Int,
+              wide: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?, _ lanes: (Float8) -> Float8) {
+    if let wide { return wide(s, d, count) }
+    var j = 0
+    while j + 8 <= count {
+        store8(lanes(load8(s + j)), d + j)
+        j += 8
+    }
+    if j < count { storePartial8(lanes(loadPartial8(s + j, count - j, fill: 0)), d + j, count - j) }
 }
