@@ -204,7 +204,7 @@ def bench_sgemm(threads, rounds, workdir):
     if not cc:
         return ["skipped: no C compiler (cc)"]
     exe = workdir / "sgemm"
-    r = subprocess.run([cc, "-O2", str(root / "Tools/bench/sgemm.c"), "-o", str(exe), "-lopenblas", "-ldnnl", "-lgomp"],
+    r = subprocess.run([cc, "-O2", str(root / "Tools/bench/sgemm.c"), "-o", str(exe), "-lopenblas", "-ldnnl", "-lgomp", "-lpthread"],
                        capture_output=True, text=True)
     if r.returncode != 0:
         return [f"skipped: sgemm.c does not build: {r.stderr.strip().splitlines()[-1] if r.stderr.strip() else r.returncode}"]

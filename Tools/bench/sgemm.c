@@ -2,18 +2,23 @@
    ViT-B/16 block at 512² (1024 tokens, width 768, MLP 3072, 12 heads of 64), row-major, as
    the interpreter calls them. Tools/bench.sh builds and runs it:
 
-       cc -O2 Tools/bench/sgemm.c -o sgemm -lopenblas -ldnnl -lgomp
+       cc -O2 Tools/bench/sgemm.c -o sgemm -lopenblas -ldnnl -lgomp -lpthread
        ./sgemm THREADS ROUNDS
 
    A third side is oneDNN's matmul primitive as a runtime would use it: the weight matrices
    reordered once into the layout the primitive asks for (not timed), the attention products
-   as one batched primitive each; it bounds what packed-weight reuse could gain.
+   as one batched primitive each; it bounds what packed-weight reuse could gain. A fourth is
+   the interpreter's own scheme (VitInterp/FastPaths/OneDNNGemm.swift): each GEMM's rows split
+   into THREADS near-equal blocks, each computed by dnnl_sgemm on its own thread with one
+   OpenMP thread. Where oneDNN's OpenMP threading scales poorly, that one is the fastest, and
+   the bench's GEMM floor takes the fastest oneDNN side.
 
    Per library: the median over ROUNDS of one block's GEMMs (after one warm-up round), as wall
    time and as process CPU time, and GFLOP/s from the wall time. Libraries alternate per
    round, so load from other processes falls on both alike. */
 #include <cblas.h>
 #include <dnnl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -31,7 +36,7 @@ static const Shape block[] = {
     {1, 1024, 3072, 768, 0},  /* MLP fc1 */
     {1, 1024, 768, 3072, 0},  /* MLP fc2 */
 };
-enum { shapeCount = sizeof block / sizeof block[0], sides = 3 };
+enum { shapeCount = sizeof block / sizeof block[0], sides = 4, maxThreads = 64 };
 
 /* The matmul primitive of each shape, with its operands' memory objects (weights packed). */
 typedef struct { dnnl_primitive_t prim; dnnl_memory_t src, weights, dst; } Prepared;
@@ -87,7 +92,38 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* One block's GEMMs through side `lib` (0 OpenBLAS, 1 oneDNN sgemm, 2 oneDNN matmul). */
+/* Rows [lo, hi) of one row-major GEMM, on the calling thread with one OpenMP thread. */
+typedef struct { Shape g; const float *A, *B; float *C; int lo, hi; } RowBlock;
+
+static void *rowBlock(void *arg) {
+    RowBlock *r = arg;
+    omp_set_num_threads(1);
+    if (r->hi > r->lo)
+        dnnl_sgemm('N', r->g.transB ? 'T' : 'N', r->hi - r->lo, r->g.n, r->g.k, 1, r->A + (size_t)r->lo * r->g.k,
+                   r->g.k, r->B, r->g.transB ? r->g.k : r->g.n, 0, r->C + (size_t)r->lo * r->g.n, r->g.n);
+    return NULL;
+}
+
+static int threadCount = 2;
+
+/* One GEMM's rows in threadCount near-equal blocks, one thread each (the interpreter's scheme). */
+static void splitRows(Shape g, const float *A, const float *B, float *C) {
+    pthread_t workers[maxThreads];
+    RowBlock blocks[maxThreads];
+    for (int t = 0; t < threadCount; t++) {
+        blocks[t] = (RowBlock){g, A, B, C, g.m * t / threadCount, g.m * (t + 1) / threadCount};
+        if (t > 0 && pthread_create(&workers[t], NULL, rowBlock, &blocks[t]) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            exit(1);
+        }
+    }
+    rowBlock(&blocks[0]);
+    for (int t = 1; t < threadCount; t++) pthread_join(workers[t], NULL);
+    omp_set_num_threads(threadCount);
+}
+
+/* One block's GEMMs through side `lib` (0 OpenBLAS, 1 oneDNN sgemm, 2 oneDNN matmul, 3 oneDNN
+   sgemm with rows split over threads). */
 static void run(int lib, float *a, float *b, float *c) {
     for (int s = 0; s < shapeCount; s++) {
         if (lib == 2) {
@@ -105,6 +141,8 @@ static void run(int lib, float *a, float *b, float *c) {
             if (lib == 0)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, g.transB ? CblasTrans : CblasNoTrans, g.m, g.n, g.k,
                             1, A, g.k, B, ldb, 0, C, g.n);
+            else if (lib == 3)
+                splitRows(g, A, B, C);
             else
                 dnnl_sgemm('N', g.transB ? 'T' : 'N', g.m, g.n, g.k, 1, A, g.k, B, ldb, 0, C, g.n);
         }
@@ -113,10 +151,11 @@ static void run(int lib, float *a, float *b, float *c) {
 
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2, rounds = argc > 2 ? atoi(argv[2]) : 5;
-    if (threads < 1 || threads > 1024 || rounds < 1 || rounds > 1000) {
-        fprintf(stderr, "usage: sgemm THREADS(1…1024) ROUNDS(1…1000)\n");
+    if (threads < 1 || threads > maxThreads || rounds < 1 || rounds > 1000) {
+        fprintf(stderr, "usage: sgemm THREADS(1…%d) ROUNDS(1…1000)\n", maxThreads);
         return 2;
     }
+    threadCount = threads;
     openblas_set_num_threads(threads);
     omp_set_num_threads(threads);
     double flops = 0;
@@ -151,7 +190,8 @@ int main(int argc, char **argv) {
             cpu[lib][r] = now(CLOCK_PROCESS_CPUTIME_ID) - p;
         }
     }
-    const char *names[] = {"openblas", "onednn", "onednn matmul, weights packed once"};
+    const char *names[] = {"openblas", "onednn", "onednn matmul, weights packed once",
+                           "onednn sgemm, rows split over threads"};
     for (int lib = 0; lib < sides; lib++) {
         qsort(wall[lib], rounds, sizeof(double), compare);
         qsort(cpu[lib], rounds, sizeof(double), compare);
