@@ -184,6 +184,46 @@ import VitIR
 
     // MARK: Conv with a 1×1 kernel
 
+    /// im2col (copies of contiguous runs between the padding, no pre-zeroed buffer) against its
+    /// definition element by element: 1–3 spatial axes, strides, dilations and pads up to
+    /// wider than the input, where whole rows are padding.
+    @Test func im2colMatchesItsDefinition() throws {
+        var rng = SplitMix(seed: 61)
+        for _ in 0..<60 {
+            let s = rng.int(1...3), channels = rng.int(1...3)
+            let input = (0..<s).map { _ in rng.int(1...7) }, kernel = (0..<s).map { _ in rng.int(1...4) }
+            let strides = (0..<s).map { _ in rng.int(1...3) }, dilations = (0..<s).map { _ in rng.int(1...2) }
+            let padBegin = (0..<s).map { _ in rng.int(0...8) }, padEnd = (0..<s).map { _ in rng.int(0...3) }
+            var output: [Int] = []
+            for i in 0..<s {
+                let span: Int = input[i] + padBegin[i] + padEnd[i] - dilations[i] * (kernel[i] - 1) - 1
+                output.append(span < 0 ? 0 : span / strides[i] + 1)
+            }
+            guard output.allSatisfy({ $0 > 0 }) else { continue }
+            let g = WindowGeometry(input: input, output: output, kernel: kernel, strides: strides, padBegin: padBegin,
+                                   dilations: dilations)
+            let x = (0..<(channels * input.reduce(1, *))).map { _ in rng.float(in: -1...1) }
+            let kernelSize = kernel.reduce(1, *), outCount = output.reduce(1, *), inCount = input.reduce(1, *)
+            var cols = [Float](repeating: .nan, count: channels * kernelSize * outCount)
+            x.withUnsafeBufferPointer { px in cols.withUnsafeMutableBufferPointer { im2col(px.baseAddress!, channels: channels, g, $0.baseAddress!) } }
+            var expected: [Float] = []
+            for c in 0..<channels {
+                forEachIndex(kernel) { taps in
+                    forEachIndex(output) { o in
+                        var flat = 0, inside = true
+                        for i in 0..<s {
+                            let p = g.inputCoordinate(axis: i, output: o[i], tap: taps[i])
+                            inside = inside && p >= 0 && p < input[i]
+                            flat = flat * input[i] + p
+                        }
+                        expected.append(inside ? x[c * inCount + flat] : 0)
+                    }
+                }
+            }
+            #expect(cols.map { $0.bitPattern } == expected.map { $0.bitPattern }, "input \(input) kernel \(kernel) strides \(strides) dilations \(dilations) pads \(padBegin)")
+        }
+    }
+
     @Test func pointwiseConv() throws {
         var rng = SplitMix(seed: 41)
         for trial in 0..<60 {

@@ -27,6 +27,10 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ col
             for i in stride(from: s - 1, through: 0, by: -1) { taps[i] = rest % g.kernel[i]; rest /= g.kernel[i] }
             let src = x + c * inCount
             var dst = cols + row * outCount
+            // Along the last axis, the row's tap at output j reads p = j·step + shift: inside the input
+            // for j in `valid`, padding (0) on either side of it.
+            let step = g.strides[s - 1], shift = g.inputCoordinate(axis: s - 1, output: 0, tap: taps[s - 1])
+            let valid = Swift.min(lastOut, ceilDiv(-shift, step))..<Swift.min(lastOut, ceilDiv(g.input[s - 1] - shift, step))
             forEachIndex(outerOut) { o in
                 var base = 0, inside = true
                 for i in 0..<(s - 1) {
@@ -34,14 +38,28 @@ func im2col(_ x: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ col
                     if p < 0 || p >= g.input[i] { inside = false; break }
                     base += p * inStrides[i]
                 }
-                for j in 0..<lastOut {
-                    let p = g.inputCoordinate(axis: s - 1, output: j, tap: taps[s - 1])
-                    dst[j] = inside && p >= 0 && p < g.input[s - 1] ? src[base + p] : 0
+                guard inside, !valid.isEmpty else {
+                    dst.update(repeating: 0, count: lastOut)
+                    dst += lastOut
+                    return
                 }
+                dst.update(repeating: 0, count: valid.lowerBound)
+                let from = src + base + shift
+                if step == 1 {
+                    (dst + valid.lowerBound).update(from: from + valid.lowerBound, count: valid.count)
+                } else {
+                    for j in valid { dst[j] = from[j * step] }
+                }
+                (dst + valid.upperBound).update(repeating: 0, count: lastOut - valid.upperBound)
                 dst += lastOut
             }
         }
     }
+}
+
+/// ⌈a / b⌉ for b > 0, clamped below at 0.
+private func ceilDiv(_ a: Int, _ b: Int) -> Int {
+    a <= 0 ? 0 : (a - 1) / b + 1
 }
 
 /// Adds `cols` ((C·K) × P over the input positions) into image `y` (C × output positions) at
@@ -105,15 +123,15 @@ func convReference(_ inputs: [Tensor], _ c: ConvAttributes, _ out: TensorType) -
         withFloats(w) { pw in
             // Each group's GEMM writes its output channels whole (beta 0) unless it sums nothing.
             makeFloats(out.dtype, outShape, writesAll: cg * kernelSize > 0) { py in
-                var cols = [Float](repeating: 0, count: Swift.max(1, cg * kernelSize * outCount))
-                cols.withUnsafeMutableBufferPointer { colBuffer in
-                    for n in 0..<batch {
-                        for g in 0..<c.group {
-                            im2col(px.baseAddress! + (n * channels + g * cg) * inCount, channels: cg, geometry,
-                                   colBuffer.baseAddress!)
-                            sgemm(m: mg, n: outCount, k: cg * kernelSize, pw.baseAddress! + g * mg * cg * kernelSize,
-                                  colBuffer.baseAddress!, py.baseAddress! + (n * outChannels + g * mg) * outCount)
-                        }
+                // im2col writes every element of its rows, so the buffer is not zeroed first.
+                let colBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: Swift.max(1, cg * kernelSize * outCount))
+                defer { colBuffer.deallocate() }
+                for n in 0..<batch {
+                    for g in 0..<c.group {
+                        im2col(px.baseAddress! + (n * channels + g * cg) * inCount, channels: cg, geometry,
+                               colBuffer.baseAddress!)
+                        sgemm(m: mg, n: outCount, k: cg * kernelSize, pw.baseAddress! + g * mg * cg * kernelSize,
+                              colBuffer.baseAddress!, py.baseAddress! + (n * outChannels + g * mg) * outCount)
                     }
                 }
                 if inputs.count == 3 { addChannelBias(inputs[2], py, batch: batch, channels: outChannels, spatial: outCount) }
