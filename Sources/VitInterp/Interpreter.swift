@@ -305,12 +305,7 @@ private struct RunState {
             return []
         } else if let bias = fusion.biasOfMatMul[index], let b = env[bias.index] {
             let epilogue = try (fusion.epilogueOfMatMul[index] ?? []).map { step throws(KernelError) in
-                try step.map { (v: ValueID) throws(KernelError) -> Tensor in
-                    guard let t = env[v.index] else {
-                        throw KernelError(.invalidInput, "'\(graph.name(of: v))' is not defined when its linear layer runs")
-                    }
-                    return t
-                }
+                try step.map(definedValue)
             }
             return [linearWithBias(inputs[0], inputs[1], b, graph.type(of: node.outputs[0]), epilogue: epilogue)]
         } else if let fused = fusedOutputs.removeValue(forKey: index) {
@@ -353,6 +348,14 @@ private struct RunState {
             return [try reshaped(inputs[0], swappingLastTwo(inputs[0].shape))]
         }
         return try evaluate(node.op, inputs)
+    }
+
+    /// The tensor bound to `v` (a fused node's operand, read before the node that names it runs).
+    func definedValue(_ v: ValueID) throws(KernelError) -> Tensor {
+        guard let t = env[v.index] else {
+            throw KernelError(.invalidInput, "'\(graph.name(of: v))' is not defined when its linear layer runs")
+        }
+        return t
     }
 
     /// The graph outputs by name, in graph order.

@@ -21,8 +21,7 @@ import VitIR
 /// ±∞ and NaN give what the formulas give in IEEE arithmetic (+∞ → +∞, −∞ → NaN).
 /// `isa` picks the implementation (both give the same bits).
 func geluVectorExp(_ x: Tensor, _ approximate: GeluApproximation, isa: VectorISA = .best) -> Tensor {
-    let form: Int32 = approximate == .tanh ? 1 : 0
-    return mapLanes(x, wide: isa == .avx2 ? { vk_gelu_avx2($0, $1, $2, form) } : nil) { gelu8($0, approximate) }
+    mapRanges(x) { geluVectorExp($0, $1, $2, approximate, isa: isa) }
 }
 
 /// `geluVectorExp` of `count` floats from `s` into `d` (which may be `s`) on the calling thread:

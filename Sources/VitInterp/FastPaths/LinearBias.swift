@@ -176,16 +176,15 @@ func linearWithBias(_ a: Tensor, _ b: Tensor, _ bias: Tensor, _ out: TensorType,
 }
 
 /// `steps` in order on rows `rows` of `c` ([rows, n]), in place, each element as the step's
-/// plain kernel computes it: Relu's `x < 0 ? 0 : x` (NaN and −0 kept), Gelu's
-/// `geluVectorExp`, one Float product by the column's scale, one Float sum with the residual's
-/// element.
+/// plain kernel computes it: `relu`, `geluVectorExp`, one Float product by the column's scale,
+/// one Float sum with the residual's element.
 private func applyEpilogue(_ steps: [LinearEpilogue<UnsafePointer<Float>>], rows: Range<Int>,
                            _ c: UnsafeMutablePointer<Float>, n: Int) {
     let first = rows.lowerBound * n, count = rows.count * n, x = c + first
     for step in steps {
         switch step {
         case .relu:
-            for i in 0..<count { x[i] = x[i] < 0 ? 0 : x[i] }
+            for i in 0..<count { x[i] = relu(x[i]) }
         case .gelu(let approximate):
             geluVectorExp(x, x, count, approximate)
         case .scale(let g):

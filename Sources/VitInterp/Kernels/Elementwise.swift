@@ -52,12 +52,17 @@ func unaryFloat(_ op: UnaryFunction, _ x: Tensor) -> Tensor {
                 case .ceil: for i in 0..<r.count { d[i] = s[i].rounded(.up) }
                 case .neg: for i in 0..<r.count { d[i] = -s[i] }
                 case .abs: for i in 0..<r.count { d[i] = Swift.abs(s[i]) }
-                case .relu: for i in 0..<r.count { d[i] = s[i] < 0 ? 0 : s[i] }  // NaN stays NaN
+                case .relu: for i in 0..<r.count { d[i] = relu(s[i]) }
                 }
             }
         }
     }
 }
+
+/// Relu of one float: NaN stays NaN, −0 stays −0 (a fused linear layer's epilogue computes it
+/// by this function too, FastPaths/LinearBias.swift).
+@inline(__always)
+func relu(_ x: Float) -> Float { x < 0 ? 0 : x }
 
 /// Neg, Abs, Relu on floats or integers. Exact; integer Neg/Abs wrap (Abs(Int32.min) = Int32.min
 /// as numpy).

@@ -107,13 +107,20 @@ func erfc8(_ u: Float8) -> Float8 {
 @inline(__always)
 func mapLanes(_ x: Tensor, wide: ((UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void)?,
               _ lanes: (Float8) -> Float8) -> Tensor {
+    mapRanges(x) { mapLanes($0, $1, $2, wide: wide, lanes) }
+}
+
+/// `x` (any float dtype, computed in Float) mapped by `body` (source, destination, count) over
+/// parallel chunks of whole 8-lane blocks, the last chunk ending at the tensor's end.
+@inline(__always)
+func mapRanges(_ x: Tensor, _ body: (UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int) -> Void) -> Tensor {
     withFloats(x) { src in
         makeFloats(x.dtype, x.shape, writesAll: true) { dst in
             let s = src.baseAddress!, d = dst.baseAddress!
             let count = src.count
             parallelChunks((count + 7) / 8, grain: 1 << 12) { blocks in
                 let lower = blocks.lowerBound * 8, upper = Swift.min(blocks.upperBound * 8, count)
-                mapLanes(s + lower, d + lower, upper - lower, wide: wide, lanes)
+                body(s + lower, d + lower, upper - lower)
             }
         }
     }
