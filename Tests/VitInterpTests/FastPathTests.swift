@@ -224,6 +224,41 @@ import VitIR
         }
     }
 
+    /// col2im (ConvTranspose's scatter) against its definition: every (channel, tap, position) in
+    /// that order adds its column value at the image coordinate it maps to, when inside.
+    @Test func col2imMatchesItsDefinition() throws {
+        var rng = SplitMix(seed: 67)
+        for _ in 0..<60 {
+            let s = rng.int(1...3), channels = rng.int(1...3)
+            let image = (0..<s).map { _ in rng.int(1...9) }, positions = (0..<s).map { _ in rng.int(1...5) }
+            let kernel = (0..<s).map { _ in rng.int(1...4) }, strides = (0..<s).map { _ in rng.int(1...3) }
+            let dilations = (0..<s).map { _ in rng.int(1...2) }, padBegin = (0..<s).map { _ in rng.int(0...6) }
+            let g = WindowGeometry(input: image, output: positions, kernel: kernel, strides: strides, padBegin: padBegin,
+                                   dilations: dilations)
+            let kernelSize = kernel.reduce(1, *), colCount = positions.reduce(1, *), imageCount = image.reduce(1, *)
+            let cols = (0..<(channels * kernelSize * colCount)).map { _ in rng.float(in: -1...1) }
+            let start = (0..<(channels * imageCount)).map { _ in rng.float(in: -1...1) }
+            var y = start
+            cols.withUnsafeBufferPointer { pc in y.withUnsafeMutableBufferPointer { col2im(pc.baseAddress!, channels: channels, g, $0.baseAddress!) } }
+            var expected = start, k = 0
+            for c in 0..<channels {
+                forEachIndex(kernel) { taps in
+                    forEachIndex(positions) { o in
+                        var flat = 0, inside = true
+                        for i in 0..<s {
+                            let p = g.inputCoordinate(axis: i, output: o[i], tap: taps[i])
+                            inside = inside && p >= 0 && p < image[i]
+                            flat = flat * image[i] + p
+                        }
+                        if inside { expected[c * imageCount + flat] += cols[k] }
+                        k += 1
+                    }
+                }
+            }
+            #expect(y.map { $0.bitPattern } == expected.map { $0.bitPattern }, "image \(image) positions \(positions) kernel \(kernel) strides \(strides) dilations \(dilations) pads \(padBegin)")
+        }
+    }
+
     @Test func pointwiseConv() throws {
         var rng = SplitMix(seed: 41)
         for trial in 0..<60 {

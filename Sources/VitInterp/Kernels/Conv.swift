@@ -70,29 +70,34 @@ func col2im(_ cols: UnsafePointer<Float>, channels: Int, _ g: WindowGeometry, _ 
     let imageStrides = rowMajorStrides(g.input)
     let s = g.input.count
     let outer = Array(g.output.dropLast()), last = g.output[s - 1]
-    // Channels are independent images, so they split across cores without write conflicts.
+    // Channels are independent images, so they split across cores without write conflicts. Each
+    // element receives its taps in tap order, as a scatter over (tap, position) would add them.
     parallelChunks(channels, grain: 1) { channelRange in
+        var taps = Array(repeating: 0, count: s)
         for c in channelRange {
             let dst = y + c * imageCount
             for tap in 0..<kernelSize {
-                var taps = Array(repeating: 0, count: s)
                 var rest = tap
                 for i in stride(from: s - 1, through: 0, by: -1) { taps[i] = rest % g.kernel[i]; rest /= g.kernel[i] }
                 var src = cols + (c * kernelSize + tap) * colCount
+                // Along the last axis, position j lands on p = j·step + shift: inside the image for j
+                // in `valid`; the taps outside it fall in the cropped padding.
+                let step = g.strides[s - 1], shift = g.inputCoordinate(axis: s - 1, output: 0, tap: taps[s - 1])
+                let valid = Swift.min(last, ceilDiv(-shift, step))..<Swift.min(last, ceilDiv(g.input[s - 1] - shift, step))
                 forEachIndex(outer) { o in
-                    var base = 0, inside = true
+                    defer { src += last }
+                    var base = 0
                     for i in 0..<(s - 1) {
                         let p = g.inputCoordinate(axis: i, output: o[i], tap: taps[i])
-                        if p < 0 || p >= g.input[i] { inside = false; break }
+                        if p < 0 || p >= g.input[i] { return }
                         base += p * imageStrides[i]
                     }
-                    if inside {
-                        for j in 0..<last {
-                            let p = g.inputCoordinate(axis: s - 1, output: j, tap: taps[s - 1])
-                            if p >= 0 && p < g.input[s - 1] { dst[base + p] += src[j] }
-                        }
+                    let at = base + shift
+                    if step == 1 {
+                        for j in valid { dst[at + j] += src[j] }
+                    } else {
+                        for j in valid { dst[at + j * step] += src[j] }
                     }
-                    src += last
                 }
             }
         }
