@@ -6,12 +6,15 @@ import VitIR
 // never stored: each row's products are summed as they are made. The interpreter's run plans
 // it (`mulReduceSumPlan`): the Mul node computes the sum, which the ReduceSum node then binds.
 //
-// Applies when: both Mul operands and the product are float32, the product has rank ≥ 1 and
+// Applies when: both Mul operands and the product are float32, or all three float16, the
+// product has rank ≥ 1 and
 // exactly one use, that use is a ReduceSum whose only reduced axis is the last one (keepdims
 // either way), and neither value is hooked or a graph output (`Interpreter.Options.fuse`,
 // the interpreter's fusions switch, turns it off).
-// Tolerance class: bit-exact. Each product is rounded to Float as Mul rounds it and the row is
-// summed in Double in index order, then rounded once, as `reduce` sums a row.
+// Tolerance class: bit-exact. Each product is rounded to Float as Mul rounds it (float16: then
+// to float16 precision, as the plain Mul stores it) and the row is summed in Double in index
+// order, then rounded once, as `reduce` sums a row (float16: to Float, then to float16 as the
+// plain ReduceSum stores it).
 // Pinned by FastPathTests.mulReduceSum and InterpreterTests' fused-vs-plain run.
 
 /// Mul node index → the ReduceSum node index that binds the fused sum.
@@ -25,8 +28,8 @@ func mulReduceSumPlan(_ graph: Graph, excluded: Set<ValueID>) -> MulReduceSumPla
     var plan: MulReduceSumPlan = [:]
     for (i, node) in graph.nodes.enumerated() {
         if case .elementwise(.mul) = node.op, node.inputs.count == 2, node.outputs.count == 1,
-           node.inputs.allSatisfy({ graph.type(of: $0).dtype == .float32 }),
-           graph.type(of: node.outputs[0]).dtype == .float32, graph.type(of: node.outputs[0]).rank >= 1,
+           let dtype = Optional(graph.type(of: node.outputs[0]).dtype), dtype == .float32 || dtype == .float16,
+           node.inputs.allSatisfy({ graph.type(of: $0).dtype == dtype }), graph.type(of: node.outputs[0]).rank >= 1,
            uses[node.outputs[0].index] == 1, !excluded.contains(node.outputs[0]) {
             producer[node.outputs[0].index] = i
         }
@@ -40,9 +43,9 @@ func mulReduceSumPlan(_ graph: Graph, excluded: Set<ValueID>) -> MulReduceSumPla
     return plan
 }
 
-/// ReduceSum over the last axis of the product `a · b` (float32, broadcast to `shape`), typed `out`.
-/// Rows along the last leading axis are walked with fixed strides; the other leading axes
-/// only set each such line's start.
+/// ReduceSum over the last axis of the product `a · b` (float32, or float16 with `out` float16,
+/// broadcast to `shape`), typed `out`. Rows along the last leading axis are walked with fixed
+/// strides; the other leading axes only set each such line's start.
 func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ out: TensorType) -> Tensor {
     let n = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
     let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
@@ -50,20 +53,16 @@ func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ ou
     // Lines: runs of `line` rows along the last leading axis (one row when there is none).
     let line = lead.last ?? 1, lines = line == 0 ? 0 : rows / line
     let lineA = lead.isEmpty ? 0 : sa[lead.count - 1], lineB = lead.isEmpty ? 0 : sb[lead.count - 1]
+    if out.dtype == .float16 {
+        return mulReduceLastAxisHalf(a, b, productShape: shape, out)
+    }
     return withFloats(a) { pa in
         withFloats(b) { pb in
             makeFloats(out.dtype, out.shape.ints ?? []) { dst in
                 guard n > 0 else { return }  // empty sums: the zeros the output starts as
                 parallelChunks(lines, grain: Swift.max(1, (1 << 14) / Swift.max(n * line, 1))) { range in
                     for l in range {
-                        // The line's start in each operand, from its index over the other leading axes.
-                        var rest = l, oa = 0, ob = 0
-                        for axis in stride(from: lead.count - 2, through: 0, by: -1) {
-                            let i = rest % lead[axis]
-                            rest /= lead[axis]
-                            oa += i * sa[axis]
-                            ob += i * sb[axis]
-                        }
+                        let (oa, ob) = lineStart(l, lead: lead, sa, sb)
                         var p = pa.baseAddress! + oa, q = pb.baseAddress! + ob
                         let d = dst.baseAddress! + l * line
                         for r in 0..<line {
@@ -80,6 +79,93 @@ func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ ou
                     }
                 }
             }
+        }
+    }
+}
+
+/// Line `l`'s start in each operand (strides `sa`, `sb`), from its index over the leading axes
+/// `lead` other than the last.
+private func lineStart(_ l: Int, lead: [Int], _ sa: [Int], _ sb: [Int]) -> (Int, Int) {
+    var rest = l, oa = 0, ob = 0
+    for axis in stride(from: lead.count - 2, through: 0, by: -1) {
+        let i = rest % lead[axis]
+        rest /= lead[axis]
+        oa += i * sa[axis]
+        ob += i * sb[axis]
+    }
+    return (oa, ob)
+}
+
+/// `mulReduceLastAxis` of float16 `a` and `b`: read as stored (never widened whole), each
+/// product made in Float from the widened operands and rounded to float16 precision, at most
+/// 4096 products at a time (whole rows, or pieces of a longer row) gathered, widened and
+/// rounded together. Lines of rows as in `mulReduceLastAxis`.
+private func mulReduceLastAxisHalf(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ out: TensorType) -> Tensor {
+    let n = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
+    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
+    let lead = Array(shape.dropLast()), inner = (sa.last ?? 0, sb.last ?? 0)
+    let line = lead.last ?? 1, lines = line == 0 ? 0 : rows / line
+    let lineStrides = lead.isEmpty ? (0, 0) : (sa[lead.count - 1], sb[lead.count - 1])
+    return a.withElements(as: UInt16.self) { ha in
+        b.withElements(as: UInt16.self) { hb in
+            makeFloats(.float16, out.shape.ints ?? []) { dst in
+                guard n > 0 else { return }  // empty sums: the zeros the output starts as
+                parallelChunks(lines, grain: Swift.max(1, (1 << 14) / Swift.max(n * line, 1))) { range in
+                    let scratch = HalfProductScratch()
+                    defer { scratch.deallocate() }
+                    for l in range {
+                        let (oa, ob) = lineStart(l, lead: lead, sa, sb)
+                        scratch.sums(ha.baseAddress! + oa, hb.baseAddress! + ob, inner: inner, lineStrides: lineStrides,
+                                     rows: line, n: n, dst.baseAddress! + l * line)
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A worker's buffers for float16 products: the gathered halves of each operand, then their
+/// Float products rounded to float16 precision.
+private struct HalfProductScratch {
+    static let capacity = 4096
+    let ha = UnsafeMutablePointer<UInt16>.allocate(capacity: capacity), hb = UnsafeMutablePointer<UInt16>.allocate(capacity: capacity)
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: capacity), y = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+    let partial = UnsafeMutablePointer<Double>.allocate(capacity: capacity)  // each row's sum so far
+
+    func deallocate() { ha.deallocate(); hb.deallocate(); x.deallocate(); y.deallocate(); partial.deallocate() }
+
+    /// d[r] = Σⱼ half(p[r·lineStrides.0 + j·inner.0] · q[r·lineStrides.1 + j·inner.1]) over
+    /// j < n, summed in Double in index order, for r < rows: products made a block of rows at
+    /// a time, or a piece of a row when a row is longer than the buffers.
+    func sums(_ p: UnsafePointer<UInt16>, _ q: UnsafePointer<UInt16>, inner: (Int, Int), lineStrides: (Int, Int),
+              rows: Int, n: Int, _ d: UnsafeMutablePointer<Float>) {
+        let width = Swift.min(n, Self.capacity), block = Self.capacity / width
+        for first in stride(from: 0, to: rows, by: block) {
+            let count = Swift.min(block, rows - first)
+            partial.update(repeating: 0, count: count)
+            for j in stride(from: 0, to: n, by: width) {
+                let w = Swift.min(width, n - j)
+                let k = count * w
+                if inner == (1, 1), lineStrides == (n, n) {  // the block's rows lie contiguous in both
+                    widen(p + first * n + j, x, k, .best)
+                    widen(q + first * n + j, y, k, .best)
+                } else {
+                    for r in 0..<count {
+                        let pr = p + (first + r) * lineStrides.0 + j * inner.0, qr = q + (first + r) * lineStrides.1 + j * inner.1
+                        for i in 0..<w { ha[r * w + i] = pr[i * inner.0]; hb[r * w + i] = qr[i * inner.1] }
+                    }
+                    widen(ha, x, k, .best)
+                    widen(hb, y, k, .best)
+                }
+                for i in 0..<k { x[i] *= y[i] }
+                roundThroughHalf(x, k)
+                for r in 0..<count {
+                    var sum = partial[r]
+                    for i in 0..<w { sum += Double(x[r * w + i]) }
+                    partial[r] = sum
+                }
+            }
+            for r in 0..<count { d[first + r] = Float(partial[r]) }
         }
     }
 }

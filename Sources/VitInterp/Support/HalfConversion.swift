@@ -30,7 +30,7 @@ func floatToHalf(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<UInt16
 }
 
 /// `halfToFloat` on the calling thread.
-private func widen(_ s: UnsafePointer<UInt16>, _ d: UnsafeMutablePointer<Float>, _ n: Int, _ path: HalfConversion) {
+func widen(_ s: UnsafePointer<UInt16>, _ d: UnsafeMutablePointer<Float>, _ n: Int, _ path: HalfConversion) {
     convert(s, d, n, path, f16c: vk_half_to_float_f16c, scalar: float16ToFloat)
 }
 
