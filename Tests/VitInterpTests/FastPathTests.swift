@@ -533,11 +533,16 @@ import VitIR
         func random(_ shape: [Int], _ range: ClosedRange<Float> = -2...2) -> Tensor {
             Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: range) }, shape: shape)
         }
-        for aShape in [[1, 3], [7, 20], [3, 50, 64], [1, 1200, 96]] {
+        // float16: every operand float16, each plain node's value rounded to it; residuals up
+        // to 6e4 take some sums beyond its range.
+        for dtype in [DType.float32, .float16] {
+          for aShape in [[1, 3], [7, 20], [3, 50, 64], [1, 1200, 96]] {
             let k = aShape.last!, n = 40
-            let a = random(aShape), b = random([k, n]), bias = random([n])
-            let outShape = Array(aShape.dropLast()) + [n], type = TensorType(.float32, Shape(outShape))
-            let gamma = random([1, n], -1...1), residual = random(outShape, -50...50)
+            func typed(_ t: Tensor) throws -> Tensor { dtype == .float32 ? t : try eval1(.cast(to: dtype), [t]) }
+            let a = try typed(random(aShape)), b = try typed(random([k, n])), bias = try typed(random([n]))
+            let outShape = Array(aShape.dropLast()) + [n], type = TensorType(dtype, Shape(outShape))
+            let gamma = try typed(random([1, n], -1...1))
+            let residual = try typed(random(outShape, dtype == .float32 ? -50...50 : -6e4...6e4))
             let chains: [[LinearEpilogue<Tensor>]] = [
                 [.relu], [.gelu(.none)], [.gelu(.tanh)], [.scale(gamma)], [.residual(residual)],
                 [.scale(gamma), .residual(residual)], [.gelu(.none), .scale(gamma), .residual(residual), .relu],
@@ -553,8 +558,10 @@ import VitIR
                     }
                 }
                 let fused = VitInterp.linearWithBias(a, b, bias, type, epilogue: steps)
-                expectBitExact(fused, expected, "A \(aShape), steps \(steps.map(\.name))")
+                #expect(fused.dtype == dtype)
+                expectBitExact(fused, expected, "\(dtype) A \(aShape), steps \(steps.map(\.name))")
             }
+          }
         }
     }
 

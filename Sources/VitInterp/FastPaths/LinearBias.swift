@@ -17,13 +17,15 @@ import VitIR
 // Float32 as the plain Add does, one pass over rows still in cache instead of a float16 product
 // stored, widened and narrowed again.
 //
-// Epilogue (float32 only): the nodes after the bias Add that read only the layer's rows and
+// Epilogue: the nodes after the bias Add that read only the layer's rows and
 // vectors or values already computed — Relu, Gelu, a Mul by an [n] initializer (LayerScale) and
 // an Add of a value of the output's own shape defined before the MatMul (a residual), each
 // intermediate value used once — run in place on each GEMM block's rows right after the block,
-// while they are in cache, instead of as passes over new tensors. Bit-exact vs those nodes' own
-// kernels on the fused product: each element is computed by the same Float operation (Relu's
-// comparison, `geluVectorExp`, one product, one sum).
+// while they are in cache, instead of as passes over new tensors (float16: on the rows of the
+// bias pass, a block of rows at a time). Bit-exact vs those nodes' own kernels on the fused
+// product: each element is computed by the same Float operation (Relu's comparison,
+// `geluVectorExp`, one product, one sum); in float16 from values rounded to float16 precision
+// wherever a plain node stores one.
 // Pinned by FastPathTests.linearWithBias, FastPathTests.linearEpilogue and
 // LinearBiasFusionTests (plan and fused-vs-plain run).
 
@@ -32,9 +34,9 @@ import VitIR
 enum LinearEpilogue<Operand> {
     case relu
     case gelu(GeluApproximation)
-    /// Mul by an [n] (or [1, …, 1, n]) float32 initializer: LayerScale.
+    /// Mul by an [n] (or [1, …, 1, n]) initializer of the layer's dtype: LayerScale.
     case scale(Operand)
-    /// Add of a float32 value of the output's own shape: a residual.
+    /// Add of a value of the output's own type: a residual.
     case residual(Operand)
 
     func map<T, E: Error>(_ operand: (Operand) throws(E) -> T) throws(E) -> LinearEpilogue<T> {
@@ -57,7 +59,7 @@ struct LinearBiasPlan {
 }
 
 /// Finds every MatMul → Add(bias) pair of `graph` that `linearWithBias` computes, and the
-/// float32 epilogue steps after it, leaving out chains through `excluded` values (hooked values)
+/// epilogue steps after it, leaving out chains through `excluded` values (hooked values)
 /// and epilogue nodes among `claimed` (nodes another fusion computes).
 func linearBiasPlan(_ graph: Graph, excluded: Set<ValueID>, claimed: Set<Int> = []) -> LinearBiasPlan {
     var plan = LinearBiasPlan()
@@ -89,7 +91,7 @@ func linearBiasPlan(_ graph: Graph, excluded: Set<ValueID>, claimed: Set<Int> = 
     return plan
 }
 
-/// Adds to each float32 chain of `plan` the steps its bias Add's value flows through (see the
+/// Adds to each chain of `plan` the steps its bias Add's value flows through (see the
 /// file's comment), stopping at the first node that is not one (or is claimed, or already in a
 /// chain), or at a value used twice or hooked.
 private func extendEpilogues(_ graph: Graph, excluded: Set<ValueID>, claimed: Set<Int>, uses: [Int],
@@ -101,7 +103,8 @@ private func extendEpilogues(_ graph: Graph, excluded: Set<ValueID>, claimed: Se
     }
     for m in plan.biasOfMatMul.keys.sorted() {
         let product = graph.nodes[m].outputs[0], type = graph.type(of: product)
-        guard type.dtype == .float32, let n = type.shape.ints?.last, let add = consumer[product.index] else { continue }
+        guard type.dtype == .float32 || type.dtype == .float16, let n = type.shape.ints?.last,
+              let add = consumer[product.index] else { continue }
         var steps: [LinearEpilogue<ValueID>] = []
         var current = graph.nodes[add].outputs[0]
         while uses[current.index] == 1, !excluded.contains(current), let c = consumer[current.index] {
@@ -119,33 +122,32 @@ private func extendEpilogues(_ graph: Graph, excluded: Set<ValueID>, claimed: Se
     }
 }
 
-/// The step `node` is when it reads a chain's float32 value of `type` (last axis `n`) and
+/// The step `node` is when it reads a chain's value of `type` (last axis `n`) and
 /// `other` (its other input, if any), or nil.
 private func epilogueStep(_ node: Node, other: ValueID?, type: TensorType, n: Int,
                           definedBefore: (ValueID) -> Bool, _ graph: Graph) -> LinearEpilogue<ValueID>? {
     switch (node.op, other) {
     case (.elementwise(.relu), nil): return .relu
     case (.elementwise(.gelu(let approximate)), nil): return .gelu(approximate)
-    case (.elementwise(.mul), let v?) where isRowVector(v, n: n, rank: type.rank, graph): return .scale(v)
+    case (.elementwise(.mul), let v?) where isRowVector(v, n: n, type, graph): return .scale(v)
     case (.elementwise(.add), let v?) where graph.type(of: v) == type && definedBefore(v): return .residual(v)
     default: return nil
     }
 }
 
-/// Whether `v` is a float32 initializer of shape [n] or [1, …, 1, n] of rank ≤ `rank`.
-private func isRowVector(_ v: ValueID, n: Int, rank: Int, _ graph: Graph) -> Bool {
+/// Whether `v` is an initializer of `type`'s dtype of shape [n] or [1, …, 1, n] of rank ≤ its rank.
+private func isRowVector(_ v: ValueID, n: Int, _ type: TensorType, _ graph: Graph) -> Bool {
     let t = graph.type(of: v)
-    guard graph.initializers[v] != nil, t.dtype == .float32, let dims = t.shape.ints else { return false }
-    return dims.count <= rank && dims.last == n && dims.dropLast().allSatisfy { $0 == 1 }
+    guard graph.initializers[v] != nil, t.dtype == type.dtype, let dims = t.shape.ints else { return false }
+    return dims.count <= type.rank && dims.last == n && dims.dropLast().allSatisfy { $0 == 1 }
 }
 
-/// A [rows…, k] · B [k, n] + bias [n]: float32 as one GEMM into rows holding the bias, then
-/// `epilogue` (float32 only; its operands float32, a scale of n values, residuals of the
-/// output's shape) in place on each block of rows; float16 as one GEMM whose rounded rows get
-/// the bias in the same pass.
+/// A [rows…, k] · B [k, n] + bias [n], then `epilogue` (its operands of the output's dtype, a
+/// scale of n values, residuals of the output's shape): float32 as one GEMM into rows holding
+/// the bias, the epilogue in place on each block of rows; float16 as one GEMM whose rounded
+/// rows get the bias and the epilogue in one pass (`halfBiasAndEpilogue`).
 func linearWithBias(_ a: Tensor, _ b: Tensor, _ bias: Tensor, _ out: TensorType,
                     epilogue: [LinearEpilogue<Tensor>] = []) -> Tensor {
-    assert(epilogue.isEmpty || out.dtype == .float32, "a linear epilogue is float32 only")
     let k = b.shape[0], n = b.shape[1]
     let rows = a.shape.count == 1 ? 1 : a.shape.dropLast().reduce(1, *), group = stackedRowGroup(a.shape)
     return withFloats(a) { pa in
@@ -162,14 +164,46 @@ func linearWithBias(_ a: Tensor, _ b: Tensor, _ bias: Tensor, _ out: TensorType,
                         }
                     }
                     sgemm(m: rows, n: n, k: k, pa.baseAddress!, pb.baseAddress!, c, rowGroup: group)
-                    parallelChunks(rows, grain: Swift.max(1, (1 << 14) / Swift.max(n, 1))) { range in
-                        for r in range {
-                            let row = c + r * n
-                            roundThroughHalf(row, n)  // the float16 product the plain MatMul stores
-                            for j in 0..<n { row[j] += z[j] }
+                    let blockRows = Swift.max(1, (1 << 14) / Swift.max(n, 1))
+                    let scales = epilogue.map { step -> [Float] in
+                        if case .scale(let g) = step { return widenedHalves(g) } else { return [] }
+                    }
+                    parallelChunks(rows, grain: blockRows) { range in
+                        for first in stride(from: range.lowerBound, to: range.upperBound, by: blockRows) {
+                            halfBiasAndEpilogue(c, rows: first..<Swift.min(range.upperBound, first + blockRows), n: n, bias: z,
+                                                epilogue, scales: scales)
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The float16 layer's bias and `epilogue` on rows `rows` of its float product `c` ([rows, n]),
+/// in place: each value rounded to float16 precision where the plain nodes store one (the
+/// product, the bias Add's sum, each step's result but the last, which the output's narrowing
+/// rounds), each step computed from the rounded values as `applyEpilogue` computes it, a
+/// residual's rows widened from its halves, `scales` the widened scale of each `.scale` step.
+private func halfBiasAndEpilogue(_ c: UnsafeMutablePointer<Float>, rows: Range<Int>, n: Int, bias z: UnsafePointer<Float>,
+                                 _ epilogue: [LinearEpilogue<Tensor>], scales: [[Float]]) {
+    let x = c + rows.lowerBound * n, count = rows.count * n
+    roundThroughHalf(x, count)  // the float16 product the plain MatMul stores
+    for r in 0..<rows.count {
+        let row = x + r * n
+        for j in 0..<n { row[j] += z[j] }
+    }
+    for (i, step) in epilogue.enumerated() {
+        roundThroughHalf(x, count)  // the float16 value the step's plain node reads
+        let local = 0..<rows.count
+        switch step {
+        case .relu: applyEpilogue([.relu], rows: local, x, n: n)
+        case .gelu(let a): applyEpilogue([.gelu(a)], rows: local, x, n: n)
+        case .scale: scales[i].withUnsafeBufferPointer { applyEpilogue([.scale($0.baseAddress!)], rows: local, x, n: n) }
+        case .residual(let t):
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: count) { y in
+                t.withElements(as: UInt16.self) { widen($0.baseAddress! + rows.lowerBound * n, y.baseAddress!, count, .best) }
+                applyEpilogue([.residual(UnsafePointer(y.baseAddress!))], rows: local, x, n: n)
             }
         }
     }
