@@ -41,6 +41,22 @@ extension FastPathTests {
                 let viewed = bilinearZerosWeightedSum(channelsLast, channelsLast: true, gt, wt, alignCorners: alignCorners, sumType, isa: isa)
                 expectBitExact(viewed, plain, "channels-last \(isa) n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
             }
+            // float16: the plain nodes on float16 tensors round the samples, the products and
+            // the sums; the fused kernel must round where they do.
+            let (x16, g16, w16) = (try eval1(.cast(to: .float16), [xt]), try eval1(.cast(to: .float16), [gt]),
+                                   try eval1(.cast(to: .float16), [wt]))
+            let samples16 = gridSample(x16, g16, attributes, try inferTypes(.gridSample(attributes), [x16.type, g16.type])[0])
+            let product16 = try binaryArithmetic(.mul, samples16, w16, try inferTypes(.mul, [samples16.type, w16.type])[0])
+            let sum16 = TensorType(.float16, [n, c, ho])
+            let plain16 = try reduce(product16, .sum, ReduceAttributes(axes: [-1], keepDims: false), sum16)
+            let stored16 = try reshaped(transposeReference(try reshaped(x16, [n, c, h * w]), perm: [2, 0, 1]), [n, c, h, w])
+            for isa in VectorISA.usable {
+                let fused = bilinearZerosWeightedSum(x16, g16, w16, alignCorners: alignCorners, sum16, isa: isa)
+                #expect(fused.dtype == .float16)
+                expectBitExact(fused, plain16, "float16 \(isa) n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+                let viewed = bilinearZerosWeightedSum(stored16, channelsLast: true, g16, w16, alignCorners: alignCorners, sum16, isa: isa)
+                expectBitExact(viewed, plain16, "float16 channels-last \(isa) n=\(n) c=\(c) h=\(h) w=\(w) ho=\(ho) wo=\(wo)")
+            }
         }
     }
 }
@@ -120,25 +136,28 @@ extension FastPathTests {
     /// Values [1, 36, 2, 8] (36 pixels, 2 heads of 8 channels) split into heads as deformable
     /// attention does: Transpose(perm [0, 2, 3, 1]) then Reshape to a [2, 8, 6, 6] image. The
     /// Transpose runs as a view when only the sampling reads it; with a second use it is copied.
-    func headsGraph(transposeKept: Bool) throws -> (Graph, [String: Tensor]) {
+    func headsGraph(transposeKept: Bool, _ dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 9)
-        func random(_ shape: [Int], _ range: ClosedRange<Float>) -> Tensor {
-            Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: range) }, shape: shape)
+        func random(_ shape: [Int], _ range: ClosedRange<Float>) throws -> Tensor {
+            let t = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: range) }, shape: shape)
+            return dtype == .float32 ? t : try eval1(.cast(to: dtype), [t])
         }
         let t = Tracer(name: "heads")
-        let values = t.input("values", TensorType(.float32, [1, 36, 2, 8])), grid = t.input("grid", TensorType(.float32, [2, 30, 4, 2]))
+        let values = t.input("values", TensorType(dtype, [1, 36, 2, 8])), grid = t.input("grid", TensorType(dtype, [2, 30, 4, 2]))
         let heads = try t.apply(.transpose(perm: [0, 2, 3, 1]), [t.apply(.relu, [values])[0]])[0]
         let image = try t.apply(.reshape(shape: [2, 8, 6, 6]), [heads])[0]
         let samples = try t.apply(.gridSample(GridSampleAttributes()), [image, grid])[0]
-        let product = try t.apply(.mul, [samples, t.input("weights", TensorType(.float32, [2, 1, 30, 4]))])[0]
+        let product = try t.apply(.mul, [samples, t.input("weights", TensorType(dtype, [2, 1, 30, 4]))])[0]
         try t.output("sum", t.apply(.reduceSum(ReduceAttributes(axes: [-1], keepDims: false)), [product])[0])
         if transposeKept { try t.output("heads", heads) }
-        let feeds = ["values": random([1, 36, 2, 8], -2...2), "grid": random([2, 30, 4, 2], -1.2...1.2), "weights": random([2, 1, 30, 4], 0...1)]
+        let feeds = ["values": try random([1, 36, 2, 8], -2...2), "grid": try random([2, 30, 4, 2], -1.2...1.2),
+                     "weights": try random([2, 1, 30, 4], 0...1)]
         return (try t.finish(), feeds)
     }
 
-    @Test(arguments: [false, true]) func headsTransposeRunsAsAView(transposeKept: Bool) throws {
-        let (g, feeds) = try headsGraph(transposeKept: transposeKept)
+    @Test(arguments: [false, true], [DType.float32, .float16])
+    func headsTransposeRunsAsAView(transposeKept: Bool, dtype: DType) throws {
+        let (g, feeds) = try headsGraph(transposeKept: transposeKept, dtype)
         let p = plan(g)
         let chain = try #require(p.byGridSample.values.first)
         #expect(chain.channelsLast == !transposeKept)

@@ -14,8 +14,8 @@ import VitIR
 // kernel reads: the channels of a pixel are adjacent there, which is the layout the kernel
 // copies the image into anyway, so the transposed copy is never made.
 //
-// Applies when: the GridSample is bilinear with zeros padding, its image, grid and output are
-// float32 with static positive extents and H, W and H·W < 2³¹ − 1 (as
+// Applies when: the GridSample is bilinear with zeros padding, its image, grid and output, the
+// weights and the sum are all float32 or all float16, with static positive extents and H, W and H·W < 2³¹ − 1 (as
 // `bilinearZerosGridSample`), its output's only use is a Mul the Mul → ReduceSum pair takes,
 // whose other operand is float32 of shape [N, 1, Ho, Wo], the image and grid take no more
 // bytes than the samples (so keeping them until the Mul stays within `plannedMemory`), and no
@@ -25,7 +25,9 @@ import VitIR
 // Tolerance class vs GridSample, Mul, ReduceSum: bit-exact, for every `VectorISA`. Each sample
 // is `bilinearZerosGridSample`'s Float expression, each product is rounded to Float as Mul
 // rounds it, and each row's products are summed in Double in point order from 0.0, then
-// rounded once, as `mulReduceLastAxis` sums them.
+// rounded once, as `mulReduceLastAxis` sums them. float16 (portable steps only): each sample
+// and each product is rounded to float16 precision as the plain GridSample and Mul store them,
+// a tile at a time, and the sum to Float, then float16 as the plain ReduceSum stores it.
 // Pinned by FastPathTests.gridSampleWeightedSum and WeightedSamplingPlanTests.
 
 /// One planned chain: its Mul and ReduceSum node indices, the weights operand, and whether the
@@ -49,10 +51,11 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
     let uses = graph.useCounts()
     func dims(_ v: ValueID) -> [Int]? {
         let t = graph.type(of: v)
-        guard t.dtype == .float32, let d = t.shape.ints, d.allSatisfy({ $0 > 0 }) else { return nil }
+        guard t.dtype == .float32 || t.dtype == .float16, let d = t.shape.ints, d.allSatisfy({ $0 > 0 }) else { return nil }
         return d
     }
-    func bytes(_ v: ValueID) -> Int { Checked.byteCount(dims: dims(v) ?? [], .float32) ?? Int.max }
+    func bytes(_ v: ValueID) -> Int { Checked.byteCount(dims: dims(v) ?? [], graph.type(of: v).dtype) ?? Int.max }
+    func sameDType(_ values: [ValueID]) -> Bool { Set(values.map { graph.type(of: $0).dtype }).count == 1 }
     var producer: [Int: Int] = [:]  // samples value index → GridSample node index
     var definedBy: [Int: Int] = [:]  // value index → node index
     let keepsAlive = viewLifetimes(graph)
@@ -73,14 +76,15 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
         if case .sampling(.gridSample(let a)) = node.op, a.mode == .bilinear, a.paddingMode == .zeros,
            node.inputs.count == 2, node.outputs.count == 1, let x = dims(node.inputs[0]), x.count == 4,
            dims(node.inputs[1])?.count == 4, dims(node.outputs[0])?.count == 4, bilinearTapsFit(h: x[2], w: x[3]),
-           uses[node.outputs[0].index] == 1, !excluded.contains(node.outputs[0]),
+           uses[node.outputs[0].index] == 1, !excluded.contains(node.outputs[0]), sameDType(node.inputs + node.outputs),
            bytes(node.inputs[0]) <= bytes(node.outputs[0]) - bytes(node.inputs[1]) {
             producer[node.outputs[0].index] = i
         }
         guard let reduce = mulReduce[i], node.inputs.count == 2 else { continue }
         for (s, w) in [(0, 1), (1, 0)] {
             guard let g = producer[node.inputs[s].index], let o = dims(graph.nodes[g].outputs[0]),
-                  dims(node.inputs[w]) == [o[0], 1, o[2], o[3]] else { continue }
+                  dims(node.inputs[w]) == [o[0], 1, o[2], o[3]],
+                  sameDType([graph.nodes[g].outputs[0], node.inputs[w], graph.nodes[reduce].outputs[0]]) else { continue }
             let transpose = channelsLastTranspose(graph.nodes[g].inputs[0], reader: i)
             plan.byGridSample[g] = PlannedSampling(mul: i, reduce: reduce, weights: node.inputs[w], channelsLast: transpose != nil)
             plan.gridSampleOfMul[i] = g
@@ -93,20 +97,25 @@ func weightedSamplingPlan(_ graph: Graph, excluded: Set<ValueID>, mulReduce: Mul
 
 /// ReduceSum over the last axis of GridSample(x, grid) (bilinear, zeros padding) · weights:
 /// x [N, C, H, W] (stored [H·W, N, C] when `channelsLast`), grid [N, Ho, Wo, 2], weights
-/// [N, 1, Ho, Wo], all float32 with positive extents; the [N, C, Ho] sums typed `out`
-/// (keepdims either way). Through `bilinearZerosGridSample`'s loop (`forEachBilinearTile`);
-/// `isa` picks the portable Swift steps or the AVX2 ones (same bits).
+/// [N, 1, Ho, Wo], all float32 or all float16 with positive extents; the [N, C, Ho] sums typed
+/// `out` (keepdims either way). Through `bilinearZerosGridSample`'s loop (`forEachBilinearTile`);
+/// `isa` picks the portable Swift steps or the AVX2 ones (same bits); float16 takes the
+/// portable steps with its roundings (`bilinearWeightedSumHalf`).
 func bilinearZerosWeightedSum(_ x: Tensor, channelsLast: Bool = false, _ grid: Tensor, _ weights: Tensor,
                               alignCorners: Bool, _ out: TensorType, isa: VectorISA = .best) -> Tensor {
     let c = x.shape[1], ho = grid.shape[1], wo = grid.shape[2]
     return withFloats(x) { px in
         withFloats(grid) { pg in
             withFloats(weights) { pw in
-                makeFloats(.float32, out.shape.ints ?? [], writesAll: true) { py in
+                makeFloats(out.dtype, out.shape.ints ?? [], writesAll: true) { py in
                     forEachBilinearTile(px.baseAddress!, channelsLast: channelsLast, x.shape, pg.baseAddress!, ho: ho, wo: wo,
                                         alignCorners: alignCorners, isa: isa) { image, block, lanes, taps, b, first, rows in
-                        bilinearWeightedSum(image, taps, pw.baseAddress! + (b * ho + first) * wo, rows: rows, points: wo,
-                                            lanes: lanes, py.baseAddress! + (b * c + block * 8) * ho + first, plane: ho, isa)
+                        let weights = pw.baseAddress! + (b * ho + first) * wo, dst = py.baseAddress! + (b * c + block * 8) * ho + first
+                        if out.dtype == .float16 {
+                            bilinearWeightedSumHalf(image, taps, weights, rows: rows, points: wo, lanes: lanes, dst, plane: ho)
+                        } else {
+                            bilinearWeightedSum(image, taps, weights, rows: rows, points: wo, lanes: lanes, dst, plane: ho, isa)
+                        }
                     }
                 }
             }
@@ -129,6 +138,27 @@ func bilinearWeightedSum(_ pixels: UnsafePointer<Float>, _ taps: UnsafePointer<v
             let product = bilinear8(pixels, taps[r * points + p]) * Float8(repeating: weights[r * points + p])
             sum += SIMD8<Double>(product)
         }
+        for lane in 0..<lanes { dst[lane * plane + r] = Float(sum[lane]) }
+    }
+}
+
+/// `bilinearWeightedSum` with float16's roundings: the samples of a tile's rows · points
+/// locations (2048, or one row when longer) into a scratch, rounded to float16 precision,
+/// multiplied by their weights and rounded again, then each row's products summed in Double in
+/// point order from 0.0.
+func bilinearWeightedSumHalf(_ pixels: UnsafePointer<Float>, _ taps: UnsafePointer<vk_bilinear_taps>,
+                             _ weights: UnsafePointer<Float>, rows: Int, points: Int, lanes: Int,
+                             _ dst: UnsafeMutablePointer<Float>, plane: Int) {
+    let locations = rows * points
+    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: locations * 8)
+    defer { scratch.deallocate() }
+    for i in 0..<locations { store8(bilinear8(pixels, taps[i]), scratch + i * 8) }
+    roundThroughHalf(scratch, locations * 8)  // the float16 samples the plain GridSample stores
+    for i in 0..<locations { store8(load8(scratch + i * 8) * Float8(repeating: weights[i]), scratch + i * 8) }
+    roundThroughHalf(scratch, locations * 8)  // the float16 products the plain Mul stores
+    for r in 0..<rows {
+        var sum = SIMD8<Double>()
+        for p in 0..<points { sum += SIMD8<Double>(load8(scratch + (r * points + p) * 8)) }
         for lane in 0..<lanes { dst[lane * plane + r] = Float(sum[lane]) }
     }
 }
