@@ -210,18 +210,23 @@ import VitIR
             for c in 0..<channels {
                 forEachIndex(kernel) { taps in
                     forEachIndex(output) { o in
-                        var flat = 0, inside = true
-                        for i in 0..<s {
-                            let p = g.inputCoordinate(axis: i, output: o[i], tap: taps[i])
-                            inside = inside && p >= 0 && p < input[i]
-                            flat = flat * input[i] + p
-                        }
-                        expected.append(inside ? x[c * inCount + flat] : 0)
+                        expected.append(tappedIndex(g, output: o, taps: taps).map { x[c * inCount + $0] } ?? 0)
                     }
                 }
             }
             #expect(cols.map { $0.bitPattern } == expected.map { $0.bitPattern }, "input \(input) kernel \(kernel) strides \(strides) dilations \(dilations) pads \(padBegin)")
         }
+    }
+
+    /// The row-major index within `g.input` of output `o`'s tap `taps`, or nil in the padding.
+    func tappedIndex(_ g: WindowGeometry, output o: [Int], taps: [Int]) -> Int? {
+        var flat = 0
+        for i in g.input.indices {
+            let p = g.inputCoordinate(axis: i, output: o[i], tap: taps[i])
+            guard p >= 0 && p < g.input[i] else { return nil }
+            flat = flat * g.input[i] + p
+        }
+        return flat
     }
 
     /// col2im (ConvTranspose's scatter) against its definition: every (channel, tap, position) in
@@ -244,13 +249,7 @@ import VitIR
             for c in 0..<channels {
                 forEachIndex(kernel) { taps in
                     forEachIndex(positions) { o in
-                        var flat = 0, inside = true
-                        for i in 0..<s {
-                            let p = g.inputCoordinate(axis: i, output: o[i], tap: taps[i])
-                            inside = inside && p >= 0 && p < image[i]
-                            flat = flat * image[i] + p
-                        }
-                        if inside { expected[c * imageCount + flat] += cols[k] }
+                        if let flat = tappedIndex(g, output: o, taps: taps) { expected[c * imageCount + flat] += cols[k] }
                         k += 1
                     }
                 }
