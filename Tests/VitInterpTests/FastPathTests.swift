@@ -621,4 +621,9 @@ struct SplitMix {
         range.lowerBound + Int(next() % UInt64(range.upperBound - range.lowerBound + 1))
     }
     mutating func bool() -> Bool { next() & 1 == 1 }
+    /// A tensor of `shape` drawn uniformly from `range` in row-major order, cast to `dtype`.
+    mutating func tensor(_ shape: [Int], in range: ClosedRange<Float>, _ dtype: DType = .float32) throws -> Tensor {
+        let values = Tensor((0..<shape.reduce(1, *)).map { _ in float(in: range) }, shape: shape)
+        return dtype == .float32 ? values : try eval1(.cast(to: dtype), [values])
+    }
 }

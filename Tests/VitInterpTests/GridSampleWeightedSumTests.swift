@@ -138,10 +138,7 @@ extension FastPathTests {
     /// Transpose runs as a view when only the sampling reads it; with a second use it is copied.
     func headsGraph(transposeKept: Bool, _ dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 9)
-        func random(_ shape: [Int], _ range: ClosedRange<Float>) throws -> Tensor {
-            let t = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: range) }, shape: shape)
-            return dtype == .float32 ? t : try eval1(.cast(to: dtype), [t])
-        }
+        func random(_ shape: [Int], _ range: ClosedRange<Float>) throws -> Tensor { try rng.tensor(shape, in: range, dtype) }
         let t = Tracer(name: "heads")
         let values = t.input("values", TensorType(dtype, [1, 36, 2, 8])), grid = t.input("grid", TensorType(dtype, [2, 30, 4, 2]))
         let heads = try t.apply(.transpose(perm: [0, 2, 3, 1]), [t.apply(.relu, [values])[0]])[0]

@@ -9,10 +9,7 @@ import VitIR
     /// plus a MatMul whose product is also an output (not fusable) and an Add of two activations.
     func graph(dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 5)
-        func random(_ shape: [Int]) -> Tensor {
-            let values = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -1...1) }, shape: shape)
-            return dtype == .float32 ? values : try! eval1(.cast(to: dtype), [values])
-        }
+        func random(_ shape: [Int]) throws -> Tensor { try rng.tensor(shape, in: -1...1, dtype) }
         let t = Tracer(name: "linears")
         let x = t.input("x", TensorType(dtype, [2, 5, 8]))
         let h = try t.apply(.add, [t.apply(.matMul, [x, t.parameter("w1", random([8, 4]))])[0], t.parameter("b1", random([4]))])[0]
@@ -24,7 +21,7 @@ import VitIR
         try t.output("y", y)
         try t.output("p", p)
         try t.output("s", s)
-        return (try t.finish(), ["x": random([2, 5, 8])])
+        return (try t.finish(), ["x": try random([2, 5, 8])])
     }
 
     @Test(arguments: [DType.float32, .float16]) func planTakesSingleUseProductsWithAnInitializerBias(dtype: DType) throws {
@@ -65,10 +62,7 @@ import VitIR
     /// every chain ends at its bias.
     func epilogueGraph(exposing: Bool = false, _ dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 11)
-        func random(_ shape: [Int]) throws -> Tensor {
-            let t = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -1...1) }, shape: shape)
-            return dtype == .float32 ? t : try eval1(.cast(to: dtype), [t])
-        }
+        func random(_ shape: [Int]) throws -> Tensor { try rng.tensor(shape, in: -1...1, dtype) }
         let t = Tracer(name: "epilogues")
         let x = t.input("x", TensorType(dtype, [2, 5, 8]))
         func linear(_ v: SymbolicTensor, _ name: String) throws -> SymbolicTensor {

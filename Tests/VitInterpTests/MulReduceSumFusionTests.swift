@@ -47,10 +47,7 @@ import VitIR
     /// swapped in a second pair), a product that is also an output, and a sum over axis 1.
     func graph(_ dtype: DType = .float32) throws -> (Graph, [String: Tensor]) {
         var rng = SplitMix(seed: 7)
-        func random(_ shape: [Int]) throws -> Tensor {
-            let t = Tensor((0..<shape.reduce(1, *)).map { _ in rng.float(in: -1...1) }, shape: shape)
-            return dtype == .float32 ? t : try eval1(.cast(to: dtype), [t])
-        }
+        func random(_ shape: [Int]) throws -> Tensor { try rng.tensor(shape, in: -1...1, dtype) }
         let t = Tracer(name: "weighted-sums")
         let x = t.input("x", TensorType(dtype, [2, 3, 4]))
         let last = ReduceAttributes(axes: [2], keepDims: false)

@@ -15,9 +15,9 @@ import VitIR
 // copies the image into anyway, so the transposed copy is never made.
 //
 // Applies when: the GridSample is bilinear with zeros padding, its image, grid and output, the
-// weights and the sum are all float32 or all float16, with static positive extents and H, W and H·W < 2³¹ − 1 (as
-// `bilinearZerosGridSample`), its output's only use is a Mul the Mul → ReduceSum pair takes,
-// whose other operand is float32 of shape [N, 1, Ho, Wo], the image and grid take no more
+// weights and the sum are all float32 or all float16, with static positive extents and H, W
+// and H·W < 2³¹ − 1 (as `bilinearZerosGridSample`), its output's only use is a Mul the Mul →
+// ReduceSum pair takes, whose other operand has shape [N, 1, Ho, Wo], the image and grid take no more
 // bytes than the samples (so keeping them until the Mul stays within `plannedMemory`), and no
 // value is hooked or a graph output (`Interpreter.Options.fuse` turns it off, as does
 // `checkFinite`); the Transpose, when its outputs (and the Reshape's) have no other use and

@@ -193,9 +193,9 @@ private func halfBiasAndEpilogue(_ c: UnsafeMutablePointer<Float>, rows: Range<I
         let row = x + r * n
         for j in 0..<n { row[j] += z[j] }
     }
+    let local = 0..<rows.count
     for (i, step) in epilogue.enumerated() {
         roundThroughHalf(x, count)  // the float16 value the step's plain node reads
-        let local = 0..<rows.count
         switch step {
         case .relu: applyEpilogue([.relu], rows: local, x, n: n)
         case .gelu(let a): applyEpilogue([.gelu(a)], rows: local, x, n: n)

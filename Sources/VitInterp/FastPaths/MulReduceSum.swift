@@ -7,10 +7,9 @@ import VitIR
 // it (`mulReduceSumPlan`): the Mul node computes the sum, which the ReduceSum node then binds.
 //
 // Applies when: both Mul operands and the product are float32, or all three float16, the
-// product has rank ≥ 1 and
-// exactly one use, that use is a ReduceSum whose only reduced axis is the last one (keepdims
-// either way), and neither value is hooked or a graph output (`Interpreter.Options.fuse`,
-// the interpreter's fusions switch, turns it off).
+// product has rank ≥ 1 and exactly one use, that use is a ReduceSum whose only reduced axis is
+// the last one (keepdims either way), and neither value is hooked or a graph output
+// (`Interpreter.Options.fuse`, the interpreter's fusions switch, turns it off).
 // Tolerance class: bit-exact. Each product is rounded to Float as Mul rounds it (float16: then
 // to float16 precision, as the plain Mul stores it) and the row is summed in Double in index
 // order, then rounded once, as `reduce` sums a row (float16: to Float, then to float16 as the
@@ -28,8 +27,9 @@ func mulReduceSumPlan(_ graph: Graph, excluded: Set<ValueID>) -> MulReduceSumPla
     var plan: MulReduceSumPlan = [:]
     for (i, node) in graph.nodes.enumerated() {
         if case .elementwise(.mul) = node.op, node.inputs.count == 2, node.outputs.count == 1,
-           let dtype = Optional(graph.type(of: node.outputs[0]).dtype), dtype == .float32 || dtype == .float16,
-           node.inputs.allSatisfy({ graph.type(of: $0).dtype == dtype }), graph.type(of: node.outputs[0]).rank >= 1,
+           [.float32, .float16].contains(graph.type(of: node.outputs[0]).dtype),
+           node.inputs.allSatisfy({ graph.type(of: $0).dtype == graph.type(of: node.outputs[0]).dtype }),
+           graph.type(of: node.outputs[0]).rank >= 1,
            uses[node.outputs[0].index] == 1, !excluded.contains(node.outputs[0]) {
             producer[node.outputs[0].index] = i
         }
@@ -43,38 +43,63 @@ func mulReduceSumPlan(_ graph: Graph, excluded: Set<ValueID>) -> MulReduceSumPla
     return plan
 }
 
-/// ReduceSum over the last axis of the product `a · b` (float32, or float16 with `out` float16,
-/// broadcast to `shape`), typed `out`. Rows along the last leading axis are walked with fixed
-/// strides; the other leading axes only set each such line's start.
-func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ out: TensorType) -> Tensor {
-    let n = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
-    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
-    let lead = Array(shape.dropLast()), innerA = sa.last ?? 0, innerB = sb.last ?? 0
-    // Lines: runs of `line` rows along the last leading axis (one row when there is none).
-    let line = lead.last ?? 1, lines = line == 0 ? 0 : rows / line
-    let lineA = lead.isEmpty ? 0 : sa[lead.count - 1], lineB = lead.isEmpty ? 0 : sb[lead.count - 1]
-    if out.dtype == .float16 {
-        return mulReduceLastAxisHalf(a, b, productShape: shape, out)
+/// How `mulReduceLastAxis` walks a product of `shape` broadcast from operands of shapes `a`
+/// and `b`: rows of `n` elements (strides `inner` along them), in `lines` runs of `line` rows
+/// along the last leading axis (one row when there is none) at fixed strides `lineStrides`; the
+/// other leading axes only set each line's start (`start`).
+private struct ProductLines {
+    let n: Int, line: Int, lines: Int, lead: [Int], sa: [Int], sb: [Int]
+    let inner: (Int, Int), lineStrides: (Int, Int)
+
+    init(_ shape: [Int], _ a: [Int], _ b: [Int]) {
+        (sa, sb) = (broadcastStrides(a, to: shape), broadcastStrides(b, to: shape))
+        (n, lead) = (shape.last ?? 1, Array(shape.dropLast()))
+        line = lead.last ?? 1
+        lines = line == 0 ? 0 : lead.reduce(1, *) / line
+        inner = (sa.last ?? 0, sb.last ?? 0)
+        lineStrides = lead.isEmpty ? (0, 0) : (sa[lead.count - 1], sb[lead.count - 1])
     }
+
+    /// Grain for `parallelChunks` over the lines: about 16K products per chunk.
+    var grain: Int { Swift.max(1, (1 << 14) / Swift.max(n * line, 1)) }
+
+    /// Line `l`'s start in each operand, from its index over the leading axes but the last.
+    func start(_ l: Int) -> (Int, Int) {
+        var rest = l, oa = 0, ob = 0
+        for axis in stride(from: lead.count - 2, through: 0, by: -1) {
+            let i = rest % lead[axis]
+            rest /= lead[axis]
+            oa += i * sa[axis]
+            ob += i * sb[axis]
+        }
+        return (oa, ob)
+    }
+}
+
+/// ReduceSum over the last axis of the product `a · b` (float32, or float16 with `out` float16,
+/// broadcast to `shape`), typed `out`, walked as `ProductLines` says.
+func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ out: TensorType) -> Tensor {
+    let g = ProductLines(shape, a.shape, b.shape), n = g.n
+    if out.dtype == .float16 { return mulReduceLastAxisHalf(a, b, g, out) }
     return withFloats(a) { pa in
         withFloats(b) { pb in
             makeFloats(out.dtype, out.shape.ints ?? []) { dst in
                 guard n > 0 else { return }  // empty sums: the zeros the output starts as
-                parallelChunks(lines, grain: Swift.max(1, (1 << 14) / Swift.max(n * line, 1))) { range in
+                parallelChunks(g.lines, grain: g.grain) { range in
                     for l in range {
-                        let (oa, ob) = lineStart(l, lead: lead, sa, sb)
+                        let (oa, ob) = g.start(l)
                         var p = pa.baseAddress! + oa, q = pb.baseAddress! + ob
-                        let d = dst.baseAddress! + l * line
-                        for r in 0..<line {
+                        let d = dst.baseAddress! + l * g.line
+                        for r in 0..<g.line {
                             var s = 0.0
-                            if innerA == 1, innerB == 1 {
+                            if g.inner == (1, 1) {
                                 for j in 0..<n { s += Double(p[j] * q[j]) }
                             } else {
-                                for j in 0..<n { s += Double(p[j * innerA] * q[j * innerB]) }
+                                for j in 0..<n { s += Double(p[j * g.inner.0] * q[j * g.inner.1]) }
                             }
                             d[r] = Float(s)
-                            p += lineA
-                            q += lineB
+                            p += g.lineStrides.0
+                            q += g.lineStrides.1
                         }
                     }
                 }
@@ -83,40 +108,22 @@ func mulReduceLastAxis(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ ou
     }
 }
 
-/// Line `l`'s start in each operand (strides `sa`, `sb`), from its index over the leading axes
-/// `lead` other than the last.
-private func lineStart(_ l: Int, lead: [Int], _ sa: [Int], _ sb: [Int]) -> (Int, Int) {
-    var rest = l, oa = 0, ob = 0
-    for axis in stride(from: lead.count - 2, through: 0, by: -1) {
-        let i = rest % lead[axis]
-        rest /= lead[axis]
-        oa += i * sa[axis]
-        ob += i * sb[axis]
-    }
-    return (oa, ob)
-}
-
 /// `mulReduceLastAxis` of float16 `a` and `b`: read as stored (never widened whole), each
 /// product made in Float from the widened operands and rounded to float16 precision, at most
 /// 4096 products at a time (whole rows, or pieces of a longer row) gathered, widened and
-/// rounded together. Lines of rows as in `mulReduceLastAxis`.
-private func mulReduceLastAxisHalf(_ a: Tensor, _ b: Tensor, productShape shape: [Int], _ out: TensorType) -> Tensor {
-    let n = shape.last ?? 1, rows = shape.dropLast().reduce(1, *)
-    let sa = broadcastStrides(a.shape, to: shape), sb = broadcastStrides(b.shape, to: shape)
-    let lead = Array(shape.dropLast()), inner = (sa.last ?? 0, sb.last ?? 0)
-    let line = lead.last ?? 1, lines = line == 0 ? 0 : rows / line
-    let lineStrides = lead.isEmpty ? (0, 0) : (sa[lead.count - 1], sb[lead.count - 1])
-    return a.withElements(as: UInt16.self) { ha in
+/// rounded together.
+private func mulReduceLastAxisHalf(_ a: Tensor, _ b: Tensor, _ g: ProductLines, _ out: TensorType) -> Tensor {
+    a.withElements(as: UInt16.self) { ha in
         b.withElements(as: UInt16.self) { hb in
             makeFloats(.float16, out.shape.ints ?? []) { dst in
-                guard n > 0 else { return }  // empty sums: the zeros the output starts as
-                parallelChunks(lines, grain: Swift.max(1, (1 << 14) / Swift.max(n * line, 1))) { range in
+                guard g.n > 0 else { return }  // empty sums: the zeros the output starts as
+                parallelChunks(g.lines, grain: g.grain) { range in
                     let scratch = HalfProductScratch()
                     defer { scratch.deallocate() }
                     for l in range {
-                        let (oa, ob) = lineStart(l, lead: lead, sa, sb)
-                        scratch.sums(ha.baseAddress! + oa, hb.baseAddress! + ob, inner: inner, lineStrides: lineStrides,
-                                     rows: line, n: n, dst.baseAddress! + l * line)
+                        let (oa, ob) = g.start(l)
+                        scratch.sums(ha.baseAddress! + oa, hb.baseAddress! + ob, inner: g.inner, lineStrides: g.lineStrides,
+                                     rows: g.line, n: g.n, dst.baseAddress! + l * g.line)
                     }
                 }
             }
